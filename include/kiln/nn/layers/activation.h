@@ -1,0 +1,86 @@
+// Activation layers: ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax.
+#pragma once
+#include <string>
+
+#include "kiln/nn/holder.h"
+#include "kiln/nn/module.h"
+
+namespace kiln::nn {
+
+class ReLUImpl : public Module {
+ public:
+  ReLUImpl() = default;
+  Tensor forward(const Tensor& x);
+  std::string name() const override { return "ReLU"; }
+};
+KILN_MODULE(ReLU);
+
+/// max(0, x) + negative_slope * min(0, x).
+class LeakyReLUImpl : public Module {
+ public:
+  explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope(negative_slope) {}
+  Tensor forward(const Tensor& x);
+  std::string name() const override { return "LeakyReLU"; }
+  std::string extra_repr() const override;
+  double negative_slope;
+};
+KILN_MODULE(LeakyReLU);
+
+/// x * Phi(x); approximate = "none" (erf) or "tanh". Another value throws ValueError.
+class GELUImpl : public Module {
+ public:
+  explicit GELUImpl(std::string approximate = "none");
+  Tensor forward(const Tensor& x);
+  std::string name() const override { return "GELU"; }
+  std::string extra_repr() const override;
+  std::string approximate;
+};
+KILN_MODULE(GELU);
+
+/// x * sigmoid(x) (swish).
+class SiLUImpl : public Module {
+ public:
+  SiLUImpl() = default;
+  Tensor forward(const Tensor& x);
+  std::string name() const override { return "SiLU"; }
+};
+KILN_MODULE(SiLU);
+
+class TanhImpl : public Module {
+ public:
+  TanhImpl() = default;
+  Tensor forward(const Tensor& x);
+  std::string name() const override { return "Tanh"; }
+};
+KILN_MODULE(Tanh);
+
+class SigmoidImpl : public Module {
+ public:
+  SigmoidImpl() = default;
+  Tensor forward(const Tensor& x);
+  std::string name() const override { return "Sigmoid"; }
+};
+KILN_MODULE(Sigmoid);
+
+/// Softmax along dim.
+class SoftmaxImpl : public Module {
+ public:
+  explicit SoftmaxImpl(int64_t dim) : dim(dim) {}
+  Tensor forward(const Tensor& x);
+  std::string name() const override { return "Softmax"; }
+  std::string extra_repr() const override;
+  int64_t dim;
+};
+KILN_MODULE(Softmax);
+
+/// log(softmax(x)) along dim, computed stably.
+class LogSoftmaxImpl : public Module {
+ public:
+  explicit LogSoftmaxImpl(int64_t dim) : dim(dim) {}
+  Tensor forward(const Tensor& x);
+  std::string name() const override { return "LogSoftmax"; }
+  std::string extra_repr() const override;
+  int64_t dim;
+};
+KILN_MODULE(LogSoftmax);
+}  // namespace kiln::nn

@@ -1,0 +1,100 @@
+// Loss modules (MSELoss, CrossEntropyLoss, ...): the functional losses with their settings stored.
+#pragma once
+#include "kiln/nn/functional.h"
+#include "kiln/nn/holder.h"
+#include "kiln/nn/module.h"
+
+namespace kiln::nn {
+
+/// torch.nn.MSELoss.
+class MSELossImpl : public Module {
+ public:
+  explicit MSELossImpl(ReductionArg reduction = Reduction::Mean) : reduction(reduction) {}
+  Tensor forward(const Tensor& input, const Tensor& target) { return functional::mse_loss(input, target, reduction); }
+  std::string name() const override { return "MSELoss"; }
+  Reduction reduction;
+};
+KILN_MODULE(MSELoss);
+
+/// torch.nn.L1Loss.
+class L1LossImpl : public Module {
+ public:
+  explicit L1LossImpl(ReductionArg reduction = Reduction::Mean) : reduction(reduction) {}
+  Tensor forward(const Tensor& input, const Tensor& target) { return functional::l1_loss(input, target, reduction); }
+  std::string name() const override { return "L1Loss"; }
+  Reduction reduction;
+};
+KILN_MODULE(L1Loss);
+
+/// torch.nn.SmoothL1Loss.
+class SmoothL1LossImpl : public Module {
+ public:
+  explicit SmoothL1LossImpl(ReductionArg reduction = Reduction::Mean, double beta = 1.0)
+      : reduction(reduction), beta(beta) {}
+  Tensor forward(const Tensor& input, const Tensor& target) {
+    return functional::smooth_l1_loss(input, target, reduction, beta);
+  }
+  std::string name() const override { return "SmoothL1Loss"; }
+  Reduction reduction;
+  double beta;
+};
+KILN_MODULE(SmoothL1Loss);
+
+/// torch.nn.CrossEntropyLoss; the class weight is registered as a buffer so it follows to().
+class CrossEntropyLossImpl : public Module {
+ public:
+  explicit CrossEntropyLossImpl(Tensor weight = Tensor(), int64_t ignore_index = -100,
+                                ReductionArg reduction = Reduction::Mean, double label_smoothing = 0.0);
+  Tensor forward(const Tensor& input, const Tensor& target) {
+    return functional::cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing);
+  }
+  std::string name() const override { return "CrossEntropyLoss"; }
+  Tensor weight;
+  int64_t ignore_index;
+  Reduction reduction;
+  double label_smoothing;
+};
+KILN_MODULE(CrossEntropyLoss);
+
+/// torch.nn.NLLLoss.
+class NLLLossImpl : public Module {
+ public:
+  explicit NLLLossImpl(Tensor weight = Tensor(), int64_t ignore_index = -100, ReductionArg reduction = Reduction::Mean);
+  Tensor forward(const Tensor& input, const Tensor& target) {
+    return functional::nll_loss(input, target, weight, ignore_index, reduction);
+  }
+  std::string name() const override { return "NLLLoss"; }
+  Tensor weight;
+  int64_t ignore_index;
+  Reduction reduction;
+};
+KILN_MODULE(NLLLoss);
+
+/// torch.nn.BCELoss.
+class BCELossImpl : public Module {
+ public:
+  explicit BCELossImpl(Tensor weight = Tensor(), ReductionArg reduction = Reduction::Mean);
+  Tensor forward(const Tensor& input, const Tensor& target) {
+    return functional::binary_cross_entropy(input, target, weight, reduction);
+  }
+  std::string name() const override { return "BCELoss"; }
+  Tensor weight;
+  Reduction reduction;
+};
+KILN_MODULE(BCELoss);
+
+/// torch.nn.BCEWithLogitsLoss.
+class BCEWithLogitsLossImpl : public Module {
+ public:
+  explicit BCEWithLogitsLossImpl(Tensor weight = Tensor(), ReductionArg reduction = Reduction::Mean,
+                                 Tensor pos_weight = Tensor());
+  Tensor forward(const Tensor& input, const Tensor& target) {
+    return functional::binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight);
+  }
+  std::string name() const override { return "BCEWithLogitsLoss"; }
+  Tensor weight;
+  Reduction reduction;
+  Tensor pos_weight;
+};
+KILN_MODULE(BCEWithLogitsLoss);
+}  // namespace kiln::nn

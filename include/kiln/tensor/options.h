@@ -1,0 +1,32 @@
+// TensorOptions: dtype, device, requires_grad and pinned memory for the tensor factories.
+#pragma once
+#include "kiln/core/device.h"
+#include "kiln/core/dtype.h"
+
+namespace kiln {
+
+/// Builder-style options, as torch::TensorOptions: TensorOptions().dtype(kFloat64).device("cuda:0").
+struct TensorOptions {
+  DType dtype_ = DType::Float32;
+  Device device_ = Device(DeviceType::CPU);
+  bool requires_grad_ = false;
+  bool pinned_memory_ = false;
+
+  TensorOptions() = default;
+  TensorOptions(DType t) : dtype_(t) {}
+  TensorOptions(Device d) : device_(d) {}
+  TensorOptions(DeviceType t) : device_(Device(t)) {}
+  TensorOptions(const char* d) : device_(Device(d)) {}
+  TensorOptions dtype(DType t) const { auto o = *this; o.dtype_ = t; return o; }
+  TensorOptions device(Device d) const { auto o = *this; o.device_ = d; return o; }
+  TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
+  TensorOptions pinned_memory(bool p) const { auto o = *this; o.pinned_memory_ = p; return o; }
+  DType dtype() const { return dtype_; }
+  Device device() const { return device_; }
+  bool requires_grad() const { return requires_grad_; }
+  bool pinned_memory() const { return pinned_memory_; }
+};
+
+inline TensorOptions dtype(DType t) { return TensorOptions().dtype(t); }
+inline TensorOptions device(Device d) { return TensorOptions().device(d); }
+}  // namespace kiln

@@ -1,0 +1,200 @@
+// Tensor: a strided view of a Storage with a dtype, plus the autograd state that tracks how it was made.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "kiln/core/device.h"
+#include "kiln/core/dtype.h"
+#include "kiln/core/scalar.h"
+#include "kiln/tensor/options.h"
+#include "kiln/tensor/storage.h"
+
+namespace kiln {
+
+using Shape = std::vector<int64_t>;
+class Tensor;
+namespace autograd {
+struct AutogradMeta;
+struct Node;
+}  // namespace autograd
+
+/// The shared state behind a Tensor handle. Sizes and strides are in elements; offset is in elements.
+struct TensorImpl {
+  Storage storage;
+  int64_t offset = 0;
+  Shape sizes;
+  Shape strides;
+  DType dtype = DType::Float32;
+  std::shared_ptr<autograd::AutogradMeta> autograd;  // null until a tensor takes part in autograd
+};
+
+/// A handle to a tensor, shared like torch.Tensor: copying a Tensor copies the handle, not the data.
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  bool defined() const { return impl_ != nullptr; }
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
+
+  // ---- metadata ----
+  const Shape& sizes() const;
+  const Shape& shape() const { return sizes(); }
+  const Shape& strides() const;
+  int64_t size(int64_t dim) const;
+  int64_t stride(int64_t dim) const;
+  int64_t dim() const { return static_cast<int64_t>(sizes().size()); }
+  int64_t ndimension() const { return dim(); }
+  int64_t numel() const;
+  int64_t storage_offset() const;
+  DType dtype() const;
+  DType scalar_type() const { return dtype(); }
+  Device device() const;
+  TensorOptions options() const;
+  size_t element_size() const { return kiln::element_size(dtype()); }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * element_size(); }
+  bool is_cuda() const { return device().is_cuda(); }
+  bool is_cpu() const { return device().is_cpu(); }
+  bool is_floating_point() const { return kiln::is_floating_point(dtype()); }
+  bool is_contiguous() const;
+  bool is_pinned() const;
+  const Storage& storage() const;
+  /// Pointer to element 0 (storage data + offset). Typed access checks the dtype.
+  void* data_ptr() const;
+  template <typename T> T* data_ptr() const;
+  /// The value of a one-element tensor, synchronising with the device if needed.
+  template <typename T> T item() const;
+  Scalar item() const;
+  /// Host copy of all elements, converted to T (tests and printing).
+  template <typename T> std::vector<T> to_vector() const;
+
+  // ---- devices and dtypes ----
+  Tensor to(Device device, bool non_blocking = false, bool copy = false) const;
+  Tensor to(DType dtype, bool copy = false) const;
+  Tensor to(Device device, DType dtype, bool non_blocking = false, bool copy = false) const;
+  Tensor to(const TensorOptions& opts, bool non_blocking = false, bool copy = false) const;
+  Tensor cpu() const;
+  Tensor cuda(int index = -1) const;
+  Tensor pin_memory() const;
+  Tensor contiguous() const;
+  Tensor clone() const;
+  Tensor& copy_(const Tensor& src, bool non_blocking = false);
+
+  // ---- views (share storage) ----
+  Tensor view(const Shape& shape) const;
+  Tensor reshape(const Shape& shape) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  Tensor transpose(int64_t d0, int64_t d1) const;
+  Tensor t() const;
+  Tensor permute(const Shape& dims) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
+  Tensor select(int64_t dim, int64_t index) const;
+  Tensor operator[](int64_t index) const { return select(0, index); }
+  Tensor expand(const Shape& shape) const;
+  Tensor expand_as(const Tensor& other) const { return expand(other.sizes()); }
+  Tensor squeeze() const;
+  Tensor squeeze(int64_t dim) const;
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor view_as(const Tensor& other) const { return view(other.sizes()); }
+
+  // ---- autograd ----
+  bool requires_grad() const;
+  /// Marks a leaf as needing gradients. Throws on non-leaf tensors and on non-floating dtypes.
+  Tensor& requires_grad_(bool requires = true);
+  Tensor& set_requires_grad(bool requires) { return requires_grad_(requires); }
+  /// The accumulated gradient (undefined until backward reaches this leaf).
+  const Tensor& grad() const;
+  Tensor& mutable_grad();
+  void set_grad(const Tensor& g);
+  bool is_leaf() const;
+  std::shared_ptr<autograd::Node> grad_fn() const;
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
+  Tensor detach() const;
+  Tensor& detach_();
+  /// Keeps .grad on a non-leaf after backward, like torch's retain_grad().
+  void retain_grad() const;
+  /// Registers fn to run on this tensor's gradient when it is computed; fn may return a replacement
+  /// (defined) or an undefined Tensor to keep the gradient. Returns a handle for remove_hook.
+  int register_hook(std::function<Tensor(const Tensor&)> fn) const;
+  void remove_hook(int handle) const;
+  uint32_t _version() const;
+
+  // ---- arithmetic (operators are free functions below) ----
+  Tensor add(const Tensor& o, const Scalar& alpha = 1) const;
+  Tensor sub(const Tensor& o, const Scalar& alpha = 1) const;
+  Tensor mul(const Tensor& o) const;
+  Tensor div(const Tensor& o) const;
+  Tensor pow(const Scalar& e) const;
+  Tensor pow(const Tensor& e) const;
+  Tensor& add_(const Tensor& o, const Scalar& alpha = 1);
+  Tensor& add_(const Scalar& o);
+  Tensor& sub_(const Tensor& o, const Scalar& alpha = 1);
+  Tensor& sub_(const Scalar& o);
+  Tensor& mul_(const Tensor& o);
+  Tensor& mul_(const Scalar& o);
+  Tensor& div_(const Tensor& o);
+  Tensor& div_(const Scalar& o);
+  Tensor& fill_(const Scalar& v);
+  Tensor& zero_();
+  Tensor& clamp_(const Scalar& lo, const Scalar& hi);
+  Tensor& masked_fill_(const Tensor& mask, const Scalar& v);
+  Tensor neg() const;
+  Tensor abs() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor sigmoid() const;
+  Tensor tanh() const;
+  Tensor relu() const;
+  Tensor clamp(const Scalar& lo, const Scalar& hi) const;
+  Tensor masked_fill(const Tensor& mask, const Scalar& v) const;
+
+  // ---- reductions ----
+  Tensor sum() const;
+  Tensor sum(const Shape& dims, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(const Shape& dims, bool keepdim = false) const;
+  Tensor max() const;
+  Tensor min() const;
+  Tensor argmax(int64_t dim, bool keepdim = false) const;
+  Tensor argmin(int64_t dim, bool keepdim = false) const;
+  Tensor softmax(int64_t dim) const;
+  Tensor log_softmax(int64_t dim) const;
+
+  // ---- linear algebra and indexing ----
+  Tensor matmul(const Tensor& o) const;
+  Tensor mm(const Tensor& o) const;
+  Tensor index_select(int64_t dim, const Tensor& index) const;
+  Tensor gather(int64_t dim, const Tensor& index) const;
+
+  std::string str() const;
+  std::string shape_str() const;
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+/// Prints like torch: tensor([[1.0000, 2.0000]], device='cuda:0', dtype=torch.float64).
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+/// "[2, 3]".
+std::string shape_to_string(const Shape& s);
+/// Contiguous (row-major) strides for a shape.
+Shape contiguous_strides(const Shape& sizes);
+/// Product of the sizes (1 for a 0-dim shape).
+int64_t shape_numel(const Shape& sizes);
+/// Wraps a possibly negative dim into [0, ndim); throws IndexError naming the op and the valid range.
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op = "op");
+
+/// Makes a tensor with a fresh contiguous storage (no initialisation).
+Tensor make_tensor(const Shape& sizes, DType dtype, Device device, bool pinned = false);
+/// Makes a view sharing t's storage with the given geometry (no autograd recording).
+Tensor make_view(const Tensor& t, const Shape& sizes, const Shape& strides, int64_t offset);
+}  // namespace kiln

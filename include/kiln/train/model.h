@@ -1,0 +1,94 @@
+// train::Model: Keras-style compile / fit / evaluate / predict around an nn::Module.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kiln/data/dataloader.h"
+#include "kiln/nn/module.h"
+#include "kiln/optim/optimizer.h"
+#include "kiln/train/callbacks.h"
+#include "kiln/train/history.h"
+#include "kiln/train/metrics.h"
+
+namespace kiln::train {
+
+/// loss(prediction, target) -> scalar tensor (mean over the batch).
+using LossFn = std::function<Tensor(const Tensor&, const Tensor&)>;
+
+/// A loss by Keras or PyTorch name: "cross_entropy" (= "sparse_categorical_crossentropy"), "nll", "mse",
+/// "l1" (= "mae"), "smooth_l1", "bce", "bce_with_logits". Throws ValueError listing the names.
+LossFn loss_by_name(const std::string& name);
+/// An optimizer by name: "sgd", "adam", "adamw", "rmsprop", "adagrad", with learning rate lr (<= 0: its default).
+std::shared_ptr<optim::Optimizer> optimizer_by_name(const std::string& name, std::vector<Tensor> params, double lr = -1);
+
+/// Keras-style fit() options for in-memory tensors.
+struct FitOptions {
+  int epochs = 1;
+  int64_t batch_size = 32;
+  bool shuffle = true;
+  uint64_t seed = 0;
+  double validation_split = 0.0;  ///< fraction of the rows (taken from the end, as Keras) held out
+  std::vector<std::shared_ptr<Callback>> callbacks;
+};
+
+class Model {
+ public:
+  /// Wraps a module with a Tensor -> Tensor forward.
+  Model(std::shared_ptr<nn::Module> module, std::function<Tensor(const Tensor&)> forward);
+  /// From a holder whose module has forward(Tensor): train::Model model(nn::Sequential(...)).
+  template <typename Holder, typename = decltype(std::declval<Holder&>()->forward(std::declval<const Tensor&>()))>
+  explicit Model(Holder holder)
+      : Model(holder.ptr(), [m = holder.ptr()](const Tensor& x) { return m->forward(x); }) {}
+
+  /// Chooses the optimizer, the loss and the metrics ("accuracy" is the one metric supported).
+  void compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, std::vector<std::string> metrics = {"accuracy"});
+  /// By name: compile("adam", "cross_entropy", {"accuracy"}, 1e-3).
+  void compile(const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics = {"accuracy"},
+               double lr = -1);
+
+  /// Trains for epochs [initial_epoch, epochs) on `train`, validating on `val` after each epoch when given.
+  /// Batches are moved to the model's device if the loader did not put them there.
+  History fit(data::DataLoader& train, int epochs, data::DataLoader* val = nullptr,
+              std::vector<std::shared_ptr<Callback>> callbacks = {}, int initial_epoch = 0);
+  /// Trains on in-memory tensors (x rows, y targets), Keras style.
+  History fit(const Tensor& x, const Tensor& y, const FitOptions& options);
+  /// Loss, accuracy and (for classification) the confusion matrix, in eval mode without gradients.
+  EvalResult evaluate(data::DataLoader& loader);
+  EvalResult evaluate(const Tensor& x, const Tensor& y, int64_t batch_size = 256);
+  /// Model outputs for x in eval mode, batch by batch, on the model's device.
+  Tensor predict(const Tensor& x, int64_t batch_size = 256);
+
+  nn::Module& module() { return *module_; }
+  std::shared_ptr<nn::Module> module_ptr() const { return module_; }
+  optim::Optimizer* optimizer() { return optimizer_.get(); }
+  /// The device of the module's first parameter (CPU for a module without parameters).
+  Device device() const;
+  /// Strings stored with checkpoints (architecture, dataset, seed, ...).
+  std::map<std::string, std::string>& metadata() { return metadata_; }
+  /// Set by a callback to end fit() after the current epoch.
+  bool stop_training = false;
+
+  /// The running mean loss and accuracy of the current epoch so far (a device sync), for progress display.
+  double running_loss() const;
+  double running_accuracy() const;
+  int64_t samples_seen() const { return samples_seen_; }
+
+ private:
+  void check_compiled() const;
+  bool is_classification() const { return classification_; }
+
+  std::shared_ptr<nn::Module> module_;
+  std::function<Tensor(const Tensor&)> forward_;
+  std::shared_ptr<optim::Optimizer> optimizer_;
+  LossFn loss_;
+  bool classification_ = false;
+  bool track_accuracy_ = false;
+  std::map<std::string, std::string> metadata_;
+  // Running sums of the epoch, kept on the device so the training loop never waits for the GPU.
+  Tensor loss_sum_, correct_sum_;
+  int64_t samples_seen_ = 0;
+};
+}  // namespace kiln::train

@@ -1,0 +1,102 @@
+// Building the graph: autograd metadata, recording nodes, saved tensors and the in-place checks.
+#include <atomic>
+
+#include "kiln/autograd/autograd.h"
+
+namespace kiln::autograd {
+namespace {
+std::atomic<uint64_t> next_sequence_nr{0};
+}
+
+AutogradMeta& meta(const Tensor& t) {
+  KILN_CHECK(t.defined(), "autograd: undefined tensor");
+  auto& m = t.impl()->autograd;
+  if (!m) m = std::make_shared<AutogradMeta>();
+  return *m;
+}
+AutogradMeta* meta_if_exists(const Tensor& t) { return t.defined() ? t.impl()->autograd.get() : nullptr; }
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!grad_mode_enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t && t->defined() && t->requires_grad()) return true;
+  return false;
+}
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!grad_mode_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+Edge gradient_edge(const Tensor& t) {
+  AutogradMeta* m = meta_if_exists(t);
+  if (!m) return {};
+  if (m->grad_fn) return {m->grad_fn, m->output_nr};
+  if (!m->requires_grad) return {};
+  auto acc = m->grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>();
+    acc->variable = t.impl_ptr();
+    acc->output_shapes.push_back(t.sizes());
+    acc->output_dtypes.push_back(t.dtype());
+    acc->output_devices.push_back(t.device());
+    m->grad_accumulator = acc;
+  }
+  return {acc, 0};
+}
+
+std::shared_ptr<Node> record(const char* name, const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                             BackwardFn backward) {
+  auto node = std::make_shared<Node>(name, std::move(backward));
+  node->sequence_nr = next_sequence_nr.fetch_add(1);
+  node->next_edges.reserve(inputs.size());
+  for (const Tensor& in : inputs) node->next_edges.push_back(in.defined() ? gradient_edge(in) : Edge{});
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    node->output_shapes.push_back(out.sizes());
+    node->output_dtypes.push_back(out.dtype());
+    node->output_devices.push_back(out.device());
+    AutogradMeta& m = meta(out);
+    m.grad_fn = node;
+    m.output_nr = static_cast<uint32_t>(i);
+    m.requires_grad = false;  // non-leaf: requires_grad() is derived from grad_fn
+  }
+  return node;
+}
+
+Tensor record(const char* name, const Tensor& out, const std::vector<Tensor>& inputs, BackwardFn backward) {
+  record(name, std::vector<Tensor>{out}, inputs, std::move(backward));
+  return out;
+}
+
+SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
+  if (!t.defined()) return;
+  version_ = t._version();
+  // An output saved by its own node would keep that node alive through its grad_fn: save a bare alias.
+  tensor_ = is_output ? make_view(t, t.sizes(), t.strides(), t.storage_offset()) : t;
+  what_ = t.shape_str() + " " + dtype_name(t.dtype());
+}
+
+Tensor SavedTensor::get() const {
+  if (tensor_.defined() && tensor_._version() != version_)
+    throw AutogradError("one of the tensors needed for gradient computation has been modified by an in-place "
+                        "operation: tensor of shape " + what_ + " is at version " +
+                        std::to_string(tensor_._version()) + "; expected version " + std::to_string(version_) +
+                        ". Use an out-of-place op (e.g. x = x + y instead of x += y) or clone() it first.");
+  return tensor_;
+}
+
+void check_inplace(const Tensor& t, const char* op) {
+  if (grad_mode_enabled()) {
+    AutogradMeta* m = meta_if_exists(t);
+    if (m && m->requires_grad && !m->grad_fn)
+      throw AutogradError(std::string(op) + ": a leaf tensor that requires grad is being used in an in-place "
+                          "operation. Wrap the update in kiln::NoGradGuard (as optimizers do) or use an out-of-place op.");
+    if (m && m->is_view && (m->grad_fn || m->requires_grad))
+      throw NotImplemented(std::string(op) + ": in-place operation on a view of a tensor that requires grad is not "
+                           "supported by kiln's autograd; use an out-of-place op or clone() the view first.");
+  }
+  t.storage()->bump_version();
+}
+}  // namespace kiln::autograd

@@ -1,0 +1,314 @@
+// The per-device CUDA caching allocator (after PyTorch's): no cudaMalloc in steady state, stream-ordered reuse.
+//
+// How it works. Requests are rounded up to 512 bytes. Requests up to 1 MiB come from the small pool,
+// carved out of 2 MiB segments; larger ones from the large pool, carved out of 20 MiB segments when
+// under 10 MiB, otherwise from a segment of their own rounded up to 2 MiB. A segment is one cudaMalloc.
+// Free blocks sit in a std::set ordered by (stream, size, address), so the best fit for a stream is one
+// lower_bound. A block bigger than needed is split when the rest is worth keeping, and a freed block
+// merges with free neighbours of its segment, so segments come back whole.
+//
+// Streams. A block remembers the stream current when it was allocated and is only handed out again to
+// requests on that stream. Work on one stream runs in order, so a block freed by the host while kernels
+// using it are still queued can be reused at once: the next user's kernels queue behind them. Memory
+// used on ANOTHER stream is not tracked (PyTorch's Tensor::record_stream does that): such a tensor must
+// not be freed before the other stream's work is done, so synchronise it or make the owning stream wait
+// on an Event recorded on the other stream before the tensor dies.
+//
+// CUDA graphs (not supported yet). Memory allocated during stream capture must come from a private pool
+// that outlives the graph and is not shared with eager allocations, and no cudaMalloc/cudaFree or device
+// synchronisation may happen while capturing. The plan: give Block a pool id and order the free sets by
+// (pool, stream, size, address); capture then allocates from its own pool id. Nothing here assumes a
+// single pool per stream beyond that key.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/cuda/caching_allocator.h"
+#include "backend/cuda/cuda_check.h"
+#include "kiln/core/error.h"
+#include "kiln/cuda/cuda.h"
+
+namespace kiln::cuda {
+namespace {
+
+constexpr size_t kMinBlockSize = 512;         // every size is a multiple of this (alignment for any dtype)
+constexpr size_t kSmallSize = 1 << 20;        // requests up to this use the small pool
+constexpr size_t kSmallBuffer = 2 << 20;      // small-pool segment size
+constexpr size_t kMinLargeAlloc = 10 << 20;   // large requests below this share a kLargeBuffer segment
+constexpr size_t kLargeBuffer = 20 << 20;     // shared large-pool segment size
+constexpr size_t kRoundLarge = 2 << 20;       // bigger requests get a segment rounded up to this
+constexpr size_t kMaxRequest = SIZE_MAX / 2;  // keeps the rounding below from overflowing
+
+struct Block {
+  char* ptr;
+  size_t size;
+  cudaStream_t stream;
+  bool small;  // which pool the block's segment belongs to
+  bool allocated = false;
+  Block* prev = nullptr;  // neighbours inside the same segment (nullptr at its ends)
+  Block* next = nullptr;
+};
+
+struct BlockLess {
+  bool operator()(const Block* a, const Block* b) const {
+    const auto sa = reinterpret_cast<uintptr_t>(a->stream), sb = reinterpret_cast<uintptr_t>(b->stream);
+    if (sa != sb) return sa < sb;
+    if (a->size != b->size) return a->size < b->size;
+    return reinterpret_cast<uintptr_t>(a->ptr) < reinterpret_cast<uintptr_t>(b->ptr);
+  }
+};
+using FreeSet = std::set<Block*, BlockLess>;
+
+size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+size_t segment_size(size_t size) {
+  if (size <= kSmallSize) return kSmallBuffer;
+  if (size < kMinLargeAlloc) return kLargeBuffer;
+  return round_up(size, kRoundLarge);
+}
+
+std::string human(double bytes) {
+  static const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024.0 && u < 4) bytes /= 1024.0, ++u;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", bytes, units[u]);
+  return buf;
+}
+
+/// One device's cache. Every member is guarded by mu_.
+class DeviceCache {
+ public:
+  explicit DeviceCache(int device) : device_(device) {}
+
+  void* malloc(size_t nbytes, cudaStream_t stream) {
+    if (nbytes == 0) return nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (nbytes > kMaxRequest) throw_oom(nbytes);
+    const size_t size = round_up(nbytes, kMinBlockSize);
+    const bool small = size <= kSmallSize;
+    FreeSet& pool = small ? small_ : large_;
+    Block* block = take_best_fit(pool, size, stream);
+    if (!block) block = new_segment(segment_size(size), stream, small, nbytes);
+    const size_t rest = block->size - size;
+    if (small ? rest >= kMinBlockSize : rest > kSmallSize) {  // keep a remainder only when it is reusable
+      Block* r = new Block{block->ptr + size, rest, stream, small};
+      r->prev = block;
+      r->next = block->next;
+      if (r->next) r->next->prev = r;
+      block->next = r;
+      block->size = size;
+      pool.insert(r);
+    }
+    block->allocated = true;
+    live_[block->ptr] = block;
+    stats_.allocated_bytes += static_cast<int64_t>(block->size);
+    stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
+    ++stats_.num_allocs;
+    return block->ptr;
+  }
+
+  /// False when ptr did not come from this device.
+  bool free(void* ptr) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(ptr);
+    if (it == live_.end()) return false;
+    Block* b = it->second;
+    live_.erase(it);
+    b->allocated = false;
+    stats_.allocated_bytes -= static_cast<int64_t>(b->size);
+    ++stats_.num_frees;
+    FreeSet& pool = b->small ? small_ : large_;
+    merge_into(b, b->prev, pool);
+    merge_into(b, b->next, pool);
+    pool.insert(b);
+    return true;
+  }
+
+  void empty_cache() {
+    std::lock_guard<std::mutex> lock(mu_);
+    release_cached();
+  }
+
+  MemoryStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+
+  void reset_peak() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.peak_allocated_bytes = stats_.allocated_bytes;
+    stats_.peak_reserved_bytes = stats_.reserved_bytes;
+  }
+
+ private:
+  /// The smallest free block of at least `size` that was allocated on `stream`.
+  static Block* take_best_fit(FreeSet& pool, size_t size, cudaStream_t stream) {
+    Block key{nullptr, size, stream, false};
+    auto it = pool.lower_bound(&key);
+    if (it == pool.end() || (*it)->stream != stream) return nullptr;
+    Block* b = *it;
+    pool.erase(it);
+    return b;
+  }
+
+  /// Folds free neighbour `nb` into `b` (which is not in any set while this runs).
+  static void merge_into(Block* b, Block* nb, FreeSet& pool) {
+    if (!nb || nb->allocated) return;
+    pool.erase(nb);
+    if (nb == b->prev) {
+      b->ptr = nb->ptr;
+      b->prev = nb->prev;
+      if (b->prev) b->prev->next = b;
+    } else {
+      b->next = nb->next;
+      if (b->next) b->next->prev = b;
+    }
+    b->size += nb->size;
+    delete nb;
+  }
+
+  cudaError_t device_malloc(void** p, size_t bytes) {
+    DeviceGuard guard(device_);
+    return cudaMalloc(p, bytes);
+  }
+
+  Block* new_segment(size_t bytes, cudaStream_t stream, bool small, size_t requested) {
+    void* p = nullptr;
+    cudaError_t err = device_malloc(&p, bytes);
+    if (err == cudaErrorMemoryAllocation) {
+      // Cached but unused segments may be what stands in the way: give them back and try once more.
+      cudaGetLastError();
+      release_cached();
+      err = device_malloc(&p, bytes);
+    }
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      throw_oom(requested);
+    }
+    KILN_CUDA_CHECK(err);
+    stats_.reserved_bytes += static_cast<int64_t>(bytes);
+    stats_.peak_reserved_bytes = std::max(stats_.peak_reserved_bytes, stats_.reserved_bytes);
+    ++stats_.num_device_allocs;
+    return new Block{static_cast<char*>(p), bytes, stream, small};
+  }
+
+  /// Returns every free, whole segment to the driver. Caller holds mu_.
+  void release_cached() {
+    std::vector<Block*> whole;
+    for (FreeSet* pool : {&small_, &large_})
+      for (Block* b : *pool)
+        if (!b->prev && !b->next) whole.push_back(b);
+    if (whole.empty()) return;  // no device sync when there is nothing to free
+    DeviceGuard guard(device_);
+    // Kernels queued before the host freed these blocks may still be using them.
+    const cudaError_t sync_err = cudaDeviceSynchronize();
+    cudaError_t free_err = cudaSuccess;
+    for (Block* b : whole) {
+      (b->small ? small_ : large_).erase(b);
+      const cudaError_t e = cudaFree(b->ptr);
+      if (e != cudaSuccess && free_err == cudaSuccess) free_err = e;
+      stats_.reserved_bytes -= static_cast<int64_t>(b->size);
+      delete b;
+    }
+    KILN_CUDA_CHECK(sync_err);
+    KILN_CUDA_CHECK(free_err);
+  }
+
+  [[noreturn]] void throw_oom(size_t requested) {
+    ++stats_.num_ooms;
+    size_t free_b = 0, total_b = 0;
+    std::string name = "unknown GPU";
+    {
+      DeviceGuard guard(device_);
+      if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) cudaGetLastError();
+      cudaDeviceProp prop{};
+      if (cudaGetDeviceProperties(&prop, device_) == cudaSuccess)
+        name = prop.name;
+      else
+        cudaGetLastError();
+    }
+    const int64_t cached = stats_.reserved_bytes - stats_.allocated_bytes;
+    throw OutOfMemoryError(kiln::detail::str(
+        "CUDA out of memory: tried to allocate ", human(requested), " on cuda:", device_, " (", name, ", ",
+        human(total_b), " total, ", human(free_b), " free). kiln has ", human(stats_.allocated_bytes),
+        " allocated in tensors and ", human(stats_.reserved_bytes), " reserved on this GPU (", human(cached),
+        " of it cached but unused; cached whole segments were already returned and the allocation retried once). "
+        "To fix: reduce the batch size, use mixed precision (amp::Autocast), free tensors you no longer need and "
+        "call kiln::cuda::empty_cache(), or check nvidia-smi for other processes using this GPU."));
+  }
+
+  const int device_;
+  std::mutex mu_;
+  FreeSet small_, large_;
+  std::unordered_map<void*, Block*> live_;
+  MemoryStats stats_;
+};
+
+/// One cache per visible device, made on first use and never destroyed: tensors held in static objects
+/// may be freed during exit, after this file's statics would have been destroyed.
+DeviceCache& cache(int device) {
+  static auto* all = [] {
+    auto* v = new std::vector<std::unique_ptr<DeviceCache>>();
+    for (int d = 0; d < device_count(); ++d) v->push_back(std::make_unique<DeviceCache>(d));
+    return v;
+  }();
+  return *(*all)[device];
+}
+
+class CachingAllocator final : public Allocator {
+ public:
+  void* allocate(size_t nbytes, Device device) override {
+    KILN_CHECK_DEVICE(device.is_cuda(), "the CUDA caching allocator only allocates on CUDA devices, not ", device.str(),
+                      "; use cpu_allocator() or pinned_allocator() for host memory");
+    const int d = detail::checked_device(device.index());
+    return cache(d).malloc(nbytes, detail::raw_stream_of(d));
+  }
+
+  void deallocate(void* ptr, Device device) noexcept override {
+    if (!ptr) return;
+    // The device recorded with the pointer is a hint: look there first, then everywhere.
+    const int hint = device.index();
+    if (hint >= 0 && hint < device_count() && cache(hint).free(ptr)) return;
+    detail::caching_free(ptr);
+  }
+};
+}  // namespace
+
+void* detail::caching_malloc(size_t nbytes, int device, cudaStream_t stream) {
+  return cache(checked_device(device)).malloc(nbytes, stream);
+}
+
+void detail::caching_free(void* ptr) noexcept {
+  if (!ptr) return;
+  for (int d = 0; d < device_count(); ++d)
+    if (cache(d).free(ptr)) return;
+  // A bug in the caller (double free, or memory from elsewhere). Throwing is not allowed here.
+  std::fprintf(stderr,
+               "kiln: warning: CUDA caching allocator asked to free %p, which it did not allocate or "
+               "already freed; ignored\n",
+               ptr);
+}
+
+Allocator& caching_allocator() {
+  static CachingAllocator* a = new CachingAllocator();  // never destroyed, see caches()
+  return *a;
+}
+
+MemoryStats memory_stats(int device) { return cache(detail::checked_device(device)).stats(); }
+int64_t memory_allocated(int device) { return memory_stats(device).allocated_bytes; }
+int64_t memory_reserved(int device) { return memory_stats(device).reserved_bytes; }
+int64_t max_memory_allocated(int device) { return memory_stats(device).peak_allocated_bytes; }
+void reset_peak_memory_stats(int device) { cache(detail::checked_device(device)).reset_peak(); }
+
+void empty_cache() {
+  for (int d = 0; d < device_count(); ++d) cache(d).empty_cache();
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,222 @@
+// CUDA device queries, DeviceGuard and the CUDA error-to-exception helpers (CUDA builds only).
+#include <cstdlib>
+#include <string>
+
+#include "backend/cuda/caching_allocator.h"
+#include "backend/cuda/cuda_check.h"
+#include "kiln/core/error.h"
+#include "kiln/cuda/cuda.h"
+
+namespace kiln::cuda {
+namespace {
+using ::kiln::detail::str;
+
+struct Probe {
+  int count = 0;
+  std::string reason;  // empty when count > 0
+};
+
+std::string version_str(int v) { return str(v / 1000, ".", (v % 1000) / 10); }
+
+/// Turns the error from the first runtime call into a sentence that says what is wrong and what to do.
+std::string explain_init_error(cudaError_t err) {
+  const std::string code = str(cudaGetErrorName(err), ": ", cudaGetErrorString(err));
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver);
+  switch (err) {
+    case cudaErrorInsufficientDriver:
+      // With a statically linked runtime this is also what a machine without libcuda.so reports.
+      if (driver == 0)
+        return str("no NVIDIA driver found (", code,
+                   "): install the NVIDIA driver, or check that nvidia-smi works on this machine");
+      return str("the NVIDIA driver supports CUDA ", version_str(driver), " but kiln was built with CUDA ",
+                 version_str(runtime), " (", code, "): update the NVIDIA driver");
+    case cudaErrorNoDevice: {
+      const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+      return str("no CUDA-capable GPU found (", code, "): check nvidia-smi, and that CUDA_VISIBLE_DEVICES",
+                 visible ? " (now '" + std::string(visible) + "')" : std::string(" (unset)"),
+                 " names a GPU that exists");
+    }
+    case cudaErrorStubLibrary:
+      return str("the CUDA driver library found is a stub (", code,
+                 "): install the NVIDIA driver, and make sure the stub directory is not on LD_LIBRARY_PATH");
+    case cudaErrorDevicesUnavailable:
+      return str("all GPUs are busy or in exclusive-process mode (", code,
+                 "): check nvidia-smi for other processes or the compute mode");
+    case cudaErrorSystemDriverMismatch:
+      return str("the NVIDIA kernel module and user-space driver versions differ (", code,
+                 "): reboot, or reinstall the NVIDIA driver");
+    default:
+      return str("the CUDA runtime could not start (", code, "): check that nvidia-smi works");
+  }
+}
+
+/// Asked once: the answer does not change while the process runs, and errors here are sticky anyway.
+const Probe& probe() {
+  static const Probe p = [] {
+    Probe r;
+    int n = 0;
+    cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      r.reason = explain_init_error(err);
+    } else if (n == 0) {
+      r.reason = "no CUDA-capable GPU is visible: check nvidia-smi and CUDA_VISIBLE_DEVICES";
+    } else {
+      r.count = n;
+    }
+    return r;
+  }();
+  return p;
+}
+
+void require_gpu() {
+  if (probe().count == 0) throw DeviceError("CUDA is not available: " + probe().reason);
+}
+
+/// Throws unless `index` names a visible GPU (-1 included: callers that accept it handle it first).
+int check_ordinal(int index) {
+  require_gpu();
+  const int n = probe().count;
+  if (index < 0 || index >= n) {
+    const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+    throw DeviceError(str("CUDA device ordinal ", index, " is out of range: ", n, " GPU", n == 1 ? " is" : "s are",
+                          " visible (valid ordinals 0..", n - 1, "); CUDA_VISIBLE_DEVICES=",
+                          visible ? visible : "(unset)", " decides which GPUs this process sees"));
+  }
+  return index;
+}
+}  // namespace
+
+bool is_available() { return probe().count > 0; }
+int device_count() { return probe().count; }
+std::string unavailable_reason() { return probe().reason; }
+bool built_with_cuda() { return true; }
+
+int detail::checked_device(int index) { return index == -1 ? current_device() : check_ordinal(index); }
+
+int current_device() {
+  require_gpu();
+  int d = 0;
+  KILN_CUDA_CHECK(cudaGetDevice(&d));
+  return d;
+}
+
+void set_device(int index) { KILN_CUDA_CHECK(cudaSetDevice(check_ordinal(index))); }
+
+std::string device_name(int index) {
+  cudaDeviceProp prop{};
+  KILN_CUDA_CHECK(cudaGetDeviceProperties(&prop, detail::checked_device(index)));
+  return prop.name;
+}
+
+std::pair<int, int> compute_capability(int index) {
+  const int d = detail::checked_device(index);
+  int major = 0, minor = 0;
+  KILN_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d));
+  KILN_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d));
+  return {major, minor};
+}
+
+std::pair<size_t, size_t> mem_get_info(int index) {
+  DeviceGuard guard(detail::checked_device(index));  // cudaMemGetInfo answers for the current device
+  size_t free_b = 0, total_b = 0;
+  KILN_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  return {free_b, total_b};
+}
+
+int multiprocessor_count(int index) {
+  int n = 0;
+  KILN_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, detail::checked_device(index)));
+  return n;
+}
+
+int runtime_version() {
+  int v = 0;
+  return cudaRuntimeGetVersion(&v) == cudaSuccess ? v : 0;
+}
+
+int driver_version() {
+  int v = 0;
+  return cudaDriverGetVersion(&v) == cudaSuccess ? v : 0;
+}
+
+void synchronize(int index) {
+  DeviceGuard guard(detail::checked_device(index));
+  KILN_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+DeviceGuard::DeviceGuard(int index) {
+  if (index == -1) return;  // "the current device": nothing to change or restore
+  const int target = detail::checked_device(index);
+  const int prev = current_device();
+  if (prev != target) KILN_CUDA_CHECK(cudaSetDevice(target));
+  previous_ = prev;
+}
+
+DeviceGuard::DeviceGuard(Device device) : DeviceGuard(device.is_cuda() ? device.index() : -1) {}
+
+DeviceGuard::~DeviceGuard() {
+  // Restore unconditionally: the scope may have called set_device itself. Errors cannot be thrown
+  // from here; a failure would come from a context that is already broken and reports elsewhere.
+  if (previous_ >= 0 && cudaSetDevice(previous_) != cudaSuccess) cudaGetLastError();
+}
+
+namespace detail {
+
+namespace {
+/// What a user can do about the commonest runtime errors (empty when there is nothing general to say).
+const char* hint_for(cudaError_t err) {
+  switch (err) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorAssert:
+    case cudaErrorMisalignedAddress:
+      return " A kernel failed and the CUDA context is now unusable; rerun with CUDA_LAUNCH_BLOCKING=1 "
+             "to find the kernel (errors are reported asynchronously, maybe after the faulty call).";
+    case cudaErrorNoKernelImageForDevice:
+    case cudaErrorUnsupportedPtxVersion:
+      return " kiln was not compiled for this GPU; rebuild with -DKILN_CUDA_ARCHITECTURES=<your GPU's "
+             "compute capability, e.g. 80 or 90>, and check that the driver is recent enough.";
+    case cudaErrorInsufficientDriver:
+    case cudaErrorNoDevice:
+      return " No usable GPU: check nvidia-smi and CUDA_VISIBLE_DEVICES.";
+    case cudaErrorInvalidDevice:
+      return " The device ordinal is not valid: check CUDA_VISIBLE_DEVICES and kiln::cuda::device_count().";
+    case cudaErrorLaunchOutOfResources:
+      return " The kernel asked for more registers or shared memory than the GPU has; use a smaller block size.";
+    default:
+      return "";
+  }
+}
+}  // namespace
+
+void throw_cuda_error(cudaError_t err, const char* expr, const char* file, int line) {
+  // Clear the (non-sticky) error so the next unrelated check does not report it again.
+  cudaGetLastError();
+  std::string msg = str("CUDA error ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ") in ", expr, " at ",
+                        file, ":", line, ".", hint_for(err));
+  if (err == cudaErrorMemoryAllocation)
+    throw OutOfMemoryError(msg +
+                           " The GPU is out of memory: reduce the batch size, use mixed precision "
+                           "(amp::Autocast), or call kiln::cuda::empty_cache().");
+  throw CudaError(msg);
+}
+
+void throw_cublas_error(cublasStatus_t st, const char* expr, const char* file, int line) {
+  std::string msg = str("cuBLAS error ", cublasGetStatusName(st), " (", cublasGetStatusString(st), ") in ", expr,
+                        " at ", file, ":", line, ".");
+  if (st == CUBLAS_STATUS_ALLOC_FAILED)
+    throw OutOfMemoryError(msg +
+                           " cuBLAS could not allocate GPU memory: reduce the batch size or call "
+                           "kiln::cuda::empty_cache().");
+  if (st == CUBLAS_STATUS_NOT_INITIALIZED)
+    msg += " cuBLAS could not start: check that a GPU is usable (kiln::cuda::unavailable_reason()).";
+  if (st == CUBLAS_STATUS_ARCH_MISMATCH || st == CUBLAS_STATUS_NOT_SUPPORTED)
+    msg += " This GPU or data type is not supported by the requested cuBLAS routine.";
+  throw CudaError(msg);
+}
+
+}  // namespace detail
+}  // namespace kiln::cuda

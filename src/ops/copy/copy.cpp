@@ -1,0 +1,114 @@
+// Front end of the copy family: copy_ (any devices, dtypes, broadcasting), to, contiguous, clone.
+#include "kiln/tensor/ops/copy.h"
+
+#include "core/backend.h"
+#include "kiln/autograd/node.h"
+#include "kiln/cuda/cuda.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "ops/copy/copy_kernels.h"
+
+namespace kiln {
+namespace ops {
+KILN_DEFINE_DISPATCH(copy_stub);
+KILN_DEFINE_DISPATCH(fill_stub);
+}  // namespace ops
+
+namespace {
+// Same-device copy with conversion and broadcasting, no autograd.
+void copy_same_device(const Tensor& dst, const Tensor& src) {
+  auto it = ops::make_elementwise_iter(dst, {src}, "copy_");
+  ops::copy_stub(dst.device().type(), it);
+}
+
+Tensor empty_on(const Shape& sizes, DType dtype, Device device, bool pinned = false) {
+  return make_tensor(sizes, dtype, device, pinned);
+}
+
+// Copies raw bytes between two dense tensors of the same dtype and numel on different devices.
+void copy_dense_across(const Tensor& dst, const Tensor& src, bool non_blocking) {
+  bool async = non_blocking && ((dst.is_cpu() && dst.is_pinned()) || (src.is_cpu() && src.is_pinned()) ||
+                                (dst.is_cuda() && src.is_cuda()));
+  backend(DeviceType::CUDA).copy_bytes(dst.data_ptr(), dst.device(), src.data_ptr(), src.device(), dst.nbytes(), async);
+}
+
+void copy_impl(const Tensor& dst, const Tensor& src, bool non_blocking) {
+  if (dst.numel() == 0) return;
+  if (dst.device() == src.device()) {
+    copy_same_device(dst, src);
+    return;
+  }
+  // Across devices: convert on the source side, move dense bytes, then lay out on the destination side.
+  Tensor s = src;
+  if (s.dtype() != dst.dtype() || !s.is_contiguous() || s.sizes() != dst.sizes()) {
+    Tensor tmp = empty_on(dst.sizes(), dst.dtype(), src.device(), false);
+    copy_same_device(tmp, src);
+    s = tmp;
+  }
+  if (dst.is_contiguous()) {
+    copy_dense_across(dst, s, non_blocking);
+  } else {
+    Tensor tmp = empty_on(dst.sizes(), dst.dtype(), dst.device(), false);
+    copy_dense_across(tmp, s, false);
+    copy_same_device(dst, tmp);
+  }
+}
+}  // namespace
+
+Tensor& copy_(Tensor& dst, const Tensor& src, bool non_blocking) {
+  KILN_CHECK(dst.defined() && src.defined(), "copy_: undefined tensor");
+  Shape target = dst.sizes();
+  // src must broadcast to dst's shape; make_elementwise_iter checks on the same-device path.
+  if (src.device() != dst.device()) {
+    KILN_CHECK_SHAPE(src.numel() == dst.numel() || src.numel() == 1 || src.dim() <= dst.dim(),
+                     "copy_: source of shape ", src.shape_str(), " does not broadcast to ", dst.shape_str());
+  }
+  bool track = autograd::needs_grad({&dst, &src});
+  autograd::check_inplace(dst, "copy_");
+  if (src.device() != dst.device() && src.sizes() != dst.sizes()) {
+    // Broadcast src across devices by expanding on the source side first.
+    Tensor tmp = empty_on(target, src.dtype(), src.device());
+    copy_same_device(tmp, src);
+    copy_impl(dst, tmp, non_blocking);
+  } else {
+    copy_impl(dst, src, non_blocking);
+  }
+  if (track) {
+    Shape src_shape = src.sizes();
+    DType src_dtype = src.dtype();
+    Device src_device = src.device();
+    // dst's old value is overwritten entirely: its gradient is zero; src gets grad summed to its shape.
+    autograd::record("CopyBackwards", dst, {dst, src},
+                     [src_shape, src_dtype, src_device](const autograd::TensorList& g, const std::vector<bool>& need) {
+                       autograd::TensorList out(2);
+                       if (need[0]) out[0] = zeros_like(g[0]);
+                       if (need[1]) out[1] = to(sum_to(g[0], src_shape), src_device, src_dtype);
+                       return out;
+                     });
+  }
+  return dst;
+}
+
+Tensor to(const Tensor& t, Device device, DType dtype, bool non_blocking, bool copy) {
+  if (device.is_cuda()) device = resolve_device(device);
+  if (!copy && t.device() == device && t.dtype() == dtype) return t;
+  Tensor out = make_tensor(t.sizes(), dtype, device);
+  copy_impl(out, t, non_blocking);
+  if (autograd::needs_grad({&t})) {
+    Device src_device = t.device();
+    DType src_dtype = t.dtype();
+    autograd::record("ToCopyBackward", out, {t}, [src_device, src_dtype](const autograd::TensorList& g,
+                                                                         const std::vector<bool>&) {
+      return autograd::TensorList{to(g[0], src_device, src_dtype)};
+    });
+  }
+  return out;
+}
+
+Tensor contiguous(const Tensor& t) {
+  if (t.is_contiguous()) return t;
+  return clone(t);
+}
+
+Tensor clone(const Tensor& t) { return to(t, t.device(), t.dtype(), false, true); }
+}  // namespace kiln

@@ -1,0 +1,173 @@
+// Front end of the fused optimizer updates: argument checks, then the fused kernel, or the same formulas
+// as composed tensor ops (in torch's order) when a tensor is not contiguous or has another dtype.
+#include "ops/optim/fused_step.h"
+
+#include "kiln/autograd/autograd.h"
+#include "kiln/tensor/ops/copy.h"
+#include "kiln/tensor/ops/pointwise.h"
+
+namespace kiln::ops {
+KILN_DEFINE_DISPATCH(adam_step_stub);
+KILN_DEFINE_DISPATCH(sgd_step_stub);
+KILN_DEFINE_DISPATCH(rmsprop_step_stub);
+KILN_DEFINE_DISPATCH(adagrad_step_stub);
+
+namespace {
+const Tensor kNone;
+
+// The gradient as the update needs it: on the parameter's device, of its shape, cast to its dtype.
+Tensor checked_grad(const Tensor& param, const Tensor& grad, const char* op) {
+  KILN_CHECK(param.defined() && grad.defined(), op, ": the parameter or its gradient is undefined");
+  KILN_CHECK_DTYPE(param.is_floating_point(), op, ": only floating-point parameters can be optimised; got ",
+                   param.dtype());
+  KILN_CHECK_DEVICE(grad.device() == param.device(), op, ": the parameter is on ", param.device(),
+                    " but its gradient is on ", grad.device(), "; move them to the same device");
+  KILN_CHECK_SHAPE(grad.sizes() == param.sizes(), op, ": the parameter has shape ", param.shape_str(),
+                   " but its gradient has shape ", grad.shape_str());
+  return grad.dtype() == param.dtype() ? grad : grad.to(param.dtype());
+}
+
+void check_state(const Tensor& t, const char* op, const char* name) {
+  KILN_CHECK(t.defined(), op, ": the state buffer '", name, "' is undefined");
+}
+
+// Kernels write through raw pointers, so bump the versions that ops would have bumped: autograd then
+// refuses a backward through a graph that saved the old values.
+void mark_written(std::initializer_list<const Tensor*> ts, const char* op) {
+  for (const Tensor* t : ts)
+    if (t->defined()) autograd::check_inplace(*t, op);
+}
+
+// Runs the fused kernel when the layout allows it; returns false to ask for the composed path.
+template <typename Launch>
+bool try_fused(OptimPath path, const Tensor& param, Tensor& g, std::initializer_list<const Tensor*> state,
+               const char* op, const Launch& launch) {
+  if (path != OptimPath::Auto || !fusable(param, state)) return false;
+  if (!g.is_contiguous()) g = g.contiguous();
+  mark_written({&param}, op);
+  mark_written(state, op);
+  launch(g);
+  return true;
+}
+}  // namespace
+
+bool fusable(const Tensor& param, std::initializer_list<const Tensor*> others) {
+  if (!param.is_contiguous()) return false;
+  for (const Tensor* t : others) {
+    if (!t->defined()) continue;
+    if (!t->is_contiguous() || t->dtype() != param.dtype() || t->device() != param.device() ||
+        t->numel() != param.numel())
+      return false;
+  }
+  return true;
+}
+
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+               const Tensor& max_exp_avg_sq, const AdamHyper& h, OptimPath path) {
+  const char* op = h.decoupled ? "AdamW" : "Adam";
+  NoGradGuard no_grad;
+  Tensor g = checked_grad(param, grad, op);
+  check_state(exp_avg, op, "exp_avg");
+  check_state(exp_avg_sq, op, "exp_avg_sq");
+  if (h.amsgrad) check_state(max_exp_avg_sq, op, "max_exp_avg_sq");
+  const Tensor& vmax = h.amsgrad ? max_exp_avg_sq : kNone;
+  if (try_fused(path, param, g, {&exp_avg, &exp_avg_sq, &vmax}, op, [&](const Tensor& gc) {
+        adam_step_stub(param.device().type(), param, gc, exp_avg, exp_avg_sq, vmax, h);
+      }))
+    return;
+  Tensor p = param, m = exp_avg, v = exp_avg_sq;
+  if (h.weight_decay != 0) {
+    if (h.decoupled) mul_(p, h.decay);
+    else g = add(g, p, h.weight_decay);
+  }
+  mul_(m, h.beta1);
+  add_(m, g, 1 - h.beta1);
+  mul_(v, h.beta2);
+  addcmul_(v, g, g, 1 - h.beta2);
+  Tensor second = v;
+  if (h.amsgrad) {
+    Tensor mx = vmax;
+    copy_(mx, maximum(mx, v));
+    second = mx;
+  }
+  Tensor denom = div(sqrt(second), h.bias_correction2_sqrt);
+  add_(denom, h.eps);
+  addcdiv_(p, m, denom, -h.step_size);
+}
+
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdHyper& h,
+              OptimPath path) {
+  NoGradGuard no_grad;
+  Tensor g = checked_grad(param, grad, "SGD");
+  if (h.momentum != 0) check_state(momentum_buffer, "SGD", "momentum_buffer");
+  const Tensor& buf = h.momentum != 0 ? momentum_buffer : kNone;
+  if (try_fused(path, param, g, {&buf}, "SGD",
+                [&](const Tensor& gc) { sgd_step_stub(param.device().type(), param, gc, buf, h); }))
+    return;
+  Tensor p = param, d = g;
+  if (h.weight_decay != 0) d = add(d, p, h.weight_decay);
+  if (h.momentum != 0) {
+    Tensor b = buf;
+    if (h.first_step) {
+      copy_(b, d);
+    } else {
+      mul_(b, h.momentum);
+      add_(b, d, 1 - h.dampening);
+    }
+    d = h.nesterov ? add(d, b, h.momentum) : b;
+  }
+  add_(p, d, -h.lr);
+}
+
+void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg,
+                  const Tensor& momentum_buffer, const RmspropHyper& h, OptimPath path) {
+  NoGradGuard no_grad;
+  Tensor g = checked_grad(param, grad, "RMSprop");
+  check_state(square_avg, "RMSprop", "square_avg");
+  if (h.centered) check_state(grad_avg, "RMSprop", "grad_avg");
+  if (h.momentum > 0) check_state(momentum_buffer, "RMSprop", "momentum_buffer");
+  const Tensor& gavg = h.centered ? grad_avg : kNone;
+  const Tensor& buf = h.momentum > 0 ? momentum_buffer : kNone;
+  if (try_fused(path, param, g, {&square_avg, &gavg, &buf}, "RMSprop", [&](const Tensor& gc) {
+        rmsprop_step_stub(param.device().type(), param, gc, square_avg, gavg, buf, h);
+      }))
+    return;
+  Tensor p = param, sq = square_avg, d = g;
+  if (h.weight_decay != 0) d = add(d, p, h.weight_decay);
+  mul_(sq, h.alpha);
+  addcmul_(sq, d, d, 1 - h.alpha);
+  Tensor avg;
+  if (h.centered) {
+    Tensor ga = gavg;
+    mul_(ga, h.alpha);
+    add_(ga, d, 1 - h.alpha);
+    avg = sqrt(sub(sq, mul(ga, ga)));
+  } else {
+    avg = sqrt(sq);
+  }
+  add_(avg, h.eps);
+  if (h.momentum > 0) {
+    Tensor b = buf;
+    mul_(b, h.momentum);
+    addcdiv_(b, d, avg, 1);
+    add_(p, b, -h.lr);
+  } else {
+    addcdiv_(p, d, avg, -h.lr);
+  }
+}
+
+void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum, const AdagradHyper& h, OptimPath path) {
+  NoGradGuard no_grad;
+  Tensor g = checked_grad(param, grad, "Adagrad");
+  check_state(sum, "Adagrad", "sum");
+  if (try_fused(path, param, g, {&sum}, "Adagrad",
+                [&](const Tensor& gc) { adagrad_step_stub(param.device().type(), param, gc, sum, h); }))
+    return;
+  Tensor p = param, s = sum, d = g;
+  if (h.weight_decay != 0) d = add(d, p, h.weight_decay);
+  addcmul_(s, d, d, 1);
+  Tensor denom = sqrt(s);
+  add_(denom, h.eps);
+  addcdiv_(p, d, denom, -h.clr);
+}
+}  // namespace kiln::ops

@@ -1,0 +1,51 @@
+// Dispatch stubs of the fused optimizer updates: one pass over a parameter, its gradient and its state.
+// Kernels require every defined tensor contiguous, of the parameter's dtype, numel and device
+// (fused_step.cpp checks this and falls back to composed ops otherwise).
+#pragma once
+#include <cstdint>
+
+#include "kiln/tensor/tensor.h"
+#include "ops/dispatch.h"
+
+namespace kiln::ops {
+
+/// Adam / AdamW hyper-parameters for one step; bias corrections are folded in on the host (step is a host count).
+struct AdamHyper {
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  double step_size = 0;              // lr / (1 - beta1^step)
+  double bias_correction2_sqrt = 1;  // sqrt(1 - beta2^step)
+  double decay = 1;                  // AdamW's 1 - lr * weight_decay
+  bool amsgrad = false;
+  bool decoupled = false;            // AdamW: decay the parameter instead of adding wd * p to the gradient
+};
+
+struct SgdHyper {
+  double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false;
+  bool first_step = false;  // the momentum buffer is uninitialised and becomes the gradient (torch's rule)
+};
+
+struct RmspropHyper {
+  double lr = 0, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0;
+  bool centered = false;
+};
+
+struct AdagradHyper {
+  double clr = 0;  // lr / (1 + (step - 1) * lr_decay)
+  double eps = 1e-10, weight_decay = 0;
+};
+
+/// max_exp_avg_sq is undefined unless amsgrad.
+KILN_DECLARE_DISPATCH(adam_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                                               const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq,
+                                               const AdamHyper& h));
+/// momentum_buffer is undefined when momentum == 0.
+KILN_DECLARE_DISPATCH(sgd_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                                              const SgdHyper& h));
+/// grad_avg is undefined unless centered, momentum_buffer unless momentum > 0.
+KILN_DECLARE_DISPATCH(rmsprop_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                                                  const Tensor& grad_avg, const Tensor& momentum_buffer,
+                                                  const RmspropHyper& h));
+KILN_DECLARE_DISPATCH(adagrad_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& sum,
+                                                  const AdagradHyper& h));
+}  // namespace kiln::ops

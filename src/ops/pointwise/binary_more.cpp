@@ -1,0 +1,125 @@
+// Arithmetic front end, part two: pow (three forms), Python-style remainder, maximum and minimum, with gradients.
+#include <cmath>
+
+#include "kiln/tensor/ops/creation.h"
+#include "ops/pointwise/pointwise_common.h"
+
+namespace kiln {
+using autograd::SavedTensor;
+using autograd::TensorList;
+using ops::BinaryOp;
+using ops::InputMeta;
+using ops::reduce_grad;
+
+Tensor pow(const Tensor& a, const Tensor& e) {
+  Tensor out = ops::binary_raw("pow", BinaryOp::Pow, a, e, result_type(a, e));
+  if (autograd::needs_grad({&a, &e})) {
+    ops::SavedOutput so(out);
+    autograd::record(
+        "PowBackward1", out, {a, e},
+        [ma = InputMeta(a), me = InputMeta(e), sa = SavedTensor(a), se = SavedTensor(e),
+         so](const TensorList& g, const std::vector<bool>& need) {
+          TensorList r(2);
+          Tensor av = sa.get(), ev = se.get();
+          // d/da = e * a^(e-1), defined as 0 where e == 0 (so 0^0 has no NaN gradient), as torch.
+          if (need[0])
+            r[0] = reduce_grad(masked_fill(mul(g[0], mul(ev, pow(av, sub(ev, 1)))), eq(ev, 0), 0), ma.shape, ma.dtype);
+          // d/de = a^e * log(a), defined as 0 where a == 0 and e >= 0.
+          if (need[1])
+            r[1] = reduce_grad(mul(g[0], masked_fill(mul(so.get(), log(av)), logical_and(eq(av, 0), ge(ev, 0)), 0)),
+                               me.shape, me.dtype);
+          return r;
+        });
+    so.set_node(out.grad_fn());
+  }
+  return out;
+}
+
+Tensor pow(const Tensor& a, const Scalar& e) {
+  DType rt = result_type(a, e);
+  KILN_CHECK(is_floating_point(rt) || e.to_double() >= 0, "pow: integers to negative integer powers are not allowed (",
+             dtype_name(a.dtype()), " tensor ** ", e, "); convert the tensor to a floating dtype first");
+  Tensor out = ops::binary_scalar_raw("pow", BinaryOp::Pow, a, e, rt);
+  if (autograd::needs_grad({&a})) {
+    autograd::record("PowBackward0", out, {a},
+                     [ma = InputMeta(a), sa = SavedTensor(a), e](const TensorList& g, const std::vector<bool>&) {
+                       if (e.to_double() == 0.0) return TensorList{zeros(ma.shape, TensorOptions(ma.dtype).device(g[0].device()))};
+                       double em1 = e.to_double() - 1.0;
+                       Tensor d = em1 == 0.0 ? g[0] : mul(g[0], pow(sa.get(), Scalar(em1)));
+                       return TensorList{reduce_grad(mul(d, e), ma.shape, ma.dtype)};
+                     });
+  }
+  return out;
+}
+
+Tensor pow(const Scalar& a, const Tensor& e) {
+  DType rt = result_type(e, a);
+  Tensor out = ops::binary_scalar_raw("pow", BinaryOp::Pow, e, a, rt, 1, /*scalar_first=*/true);
+  if (autograd::needs_grad({&e})) {
+    ops::SavedOutput so(out);
+    autograd::record("PowBackward2", out, {e},
+                     [me = InputMeta(e), se = SavedTensor(e), so, a](const TensorList& g, const std::vector<bool>&) {
+                       double base = a.to_double();
+                       Tensor d = mul(g[0], mul(so.get(), Scalar(std::log(base))));
+                       if (base == 0.0) d = masked_fill(d, ge(se.get(), 0), 0);  // 0^e has gradient 0 for e >= 0
+                       return TensorList{reduce_grad(d, me.shape, me.dtype)};
+                     });
+    so.set_node(out.grad_fn());
+  }
+  return out;
+}
+
+Tensor remainder(const Tensor& a, const Tensor& b) {
+  Tensor out = ops::binary_raw("remainder", BinaryOp::Remainder, a, b, result_type(a, b));
+  if (autograd::needs_grad({&a, &b})) {
+    autograd::record("RemainderBackward0", out, {a, b},
+                     [ma = InputMeta(a), mb = InputMeta(b), sa = SavedTensor(a), sb = SavedTensor(b)](
+                         const TensorList& g, const std::vector<bool>& need) {
+                       TensorList r(2);
+                       if (need[0]) r[0] = reduce_grad(g[0], ma.shape, ma.dtype);
+                       // a % b = a - b * floor(a / b)
+                       if (need[1]) r[1] = reduce_grad(neg(mul(g[0], floor(div(sa.get(), sb.get())))), mb.shape, mb.dtype);
+                       return r;
+                     });
+  }
+  return out;
+}
+
+Tensor remainder(const Tensor& a, const Scalar& b) {
+  DType rt = result_type(a, b);
+  KILN_CHECK(is_floating_point(rt) || b.to_long() != 0,
+             "ZeroDivisionError: remainder of an integer tensor by zero (", dtype_name(rt), ")");
+  Tensor out = ops::binary_scalar_raw("remainder", BinaryOp::Remainder, a, b, rt);
+  if (autograd::needs_grad({&a})) {
+    autograd::record("RemainderBackward1", out, {a}, [ma = InputMeta(a)](const TensorList& g, const std::vector<bool>&) {
+      return TensorList{reduce_grad(g[0], ma.shape, ma.dtype)};
+    });
+  }
+  return out;
+}
+
+namespace {
+// maximum/minimum: the winner gets the gradient, ties split it evenly (torch's rule).
+// `loses` is lt for maximum (a < b means a lost) and gt for minimum.
+Tensor extremum(const char* name, const char* node, BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor out = ops::binary_raw(name, op, a, b, result_type(a, b));
+  if (autograd::needs_grad({&a, &b})) {
+    bool is_max = op == BinaryOp::Maximum;
+    autograd::record(node, out, {a, b},
+                     [ma = InputMeta(a), mb = InputMeta(b), sa = SavedTensor(a), sb = SavedTensor(b), is_max](
+                         const TensorList& g, const std::vector<bool>& need) {
+                       TensorList r(2);
+                       Tensor av = sa.get(), bv = sb.get();
+                       Tensor shared = where(eq(av, bv), div(g[0], 2), g[0]);
+                       if (need[0]) r[0] = reduce_grad(masked_fill(shared, is_max ? lt(av, bv) : gt(av, bv), 0), ma.shape, ma.dtype);
+                       if (need[1]) r[1] = reduce_grad(masked_fill(shared, is_max ? gt(av, bv) : lt(av, bv), 0), mb.shape, mb.dtype);
+                       return r;
+                     });
+  }
+  return out;
+}
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", "MaximumBackward0", BinaryOp::Maximum, a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", "MinimumBackward0", BinaryOp::Minimum, a, b); }
+}  // namespace kiln

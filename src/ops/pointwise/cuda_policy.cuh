@@ -1,0 +1,14 @@
+// The CUDA loop policy the pointwise dispatch templates run their functors with.
+#pragma once
+#include "ops/elementwise/cuda_loop.cuh"
+
+namespace kiln::ops {
+struct CudaLoop {
+  /// A kernel cannot report data errors without a host synchronisation, which we never add here.
+  static constexpr bool kHost = false;
+  template <typename out_t, typename... in_t, typename F>
+  static void run(const ElementwiseIter& it, const F& f) {
+    cuda_elementwise<out_t, in_t...>(it, f);
+  }
+};
+}  // namespace kiln::ops

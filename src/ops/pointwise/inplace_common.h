@@ -1,0 +1,19 @@
+// Helpers shared by the in-place op files: validation in PyTorch's order and the write into self.
+#pragma once
+#include <vector>
+
+#include "ops/pointwise/pointwise_common.h"
+
+namespace kiln::ops {
+/// Writes r (computed out of place, possibly in a wider dtype) into self without recording autograd.
+void store_result(Tensor& self, const Tensor& r);
+/// Checks devices, the result shape and dtype against self, then autograd's in-place rules (bumping self's
+/// version). Returns whether the op must be recorded for autograd.
+bool begin_inplace(const char* op, Tensor& self, const std::vector<const Tensor*>& others, const Shape& result_shape,
+                   DType result_dtype);
+/// self = op(self, b) computed in rt: straight into self when rt is self's dtype, else wider then stored.
+void binary_inplace(const char* op, Tensor& self, const Tensor& b, BinaryOp bop, DType rt, const Scalar& alpha);
+/// self = op(self, s) (or op(s, self) when scalar_first), as binary_inplace.
+void binary_scalar_inplace(const char* op, Tensor& self, const Scalar& s, BinaryOp bop, DType rt, const Scalar& alpha,
+                           bool scalar_first);
+}  // namespace kiln::ops

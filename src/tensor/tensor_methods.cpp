@@ -1,0 +1,89 @@
+// Tensor's method spellings (t.add(u), t.sum(), ...) of the free op functions.
+#include "kiln/autograd/autograd.h"
+#include "kiln/cuda/cuda.h"
+#include "kiln/tensor/ops.h"
+
+namespace kiln {
+
+Tensor Tensor::to(Device d, bool non_blocking, bool copy) const { return kiln::to(*this, d, dtype(), non_blocking, copy); }
+Tensor Tensor::to(DType t, bool copy) const { return kiln::to(*this, device(), t, false, copy); }
+Tensor Tensor::to(Device d, DType t, bool non_blocking, bool copy) const { return kiln::to(*this, d, t, non_blocking, copy); }
+Tensor Tensor::to(const TensorOptions& o, bool non_blocking, bool copy) const {
+  return kiln::to(*this, o.device(), o.dtype(), non_blocking, copy);
+}
+Tensor Tensor::cpu() const { return to(Device(kCPU)); }
+Tensor Tensor::cuda(int index) const { return to(Device(kCUDA, index)); }
+Tensor Tensor::pin_memory() const {
+  KILN_CHECK_DEVICE(is_cpu(), "pin_memory: only CPU tensors can be pinned, this one is on ", device());
+  if (is_pinned()) return *this;
+  Tensor out = make_tensor(sizes(), dtype(), Device(kCPU), /*pinned=*/true);
+  NoGradGuard g;
+  kiln::copy_(out, *this);
+  return out;
+}
+Tensor Tensor::contiguous() const { return kiln::contiguous(*this); }
+Tensor Tensor::clone() const { return kiln::clone(*this); }
+Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) { return kiln::copy_(*this, src, non_blocking); }
+
+Tensor Tensor::view(const Shape& s) const { return kiln::view(*this, s); }
+Tensor Tensor::reshape(const Shape& s) const { return kiln::reshape(*this, s); }
+Tensor Tensor::flatten(int64_t s, int64_t e) const { return kiln::flatten(*this, s, e); }
+Tensor Tensor::transpose(int64_t a, int64_t b) const { return kiln::transpose(*this, a, b); }
+Tensor Tensor::t() const {
+  KILN_CHECK_SHAPE(dim() <= 2, "t() expects a tensor with <= 2 dims, got ", shape_str());
+  return dim() < 2 ? *this : kiln::transpose(*this, 0, 1);
+}
+Tensor Tensor::permute(const Shape& d) const { return kiln::permute(*this, d); }
+Tensor Tensor::narrow(int64_t d, int64_t s, int64_t l) const { return kiln::narrow(*this, d, s, l); }
+Tensor Tensor::slice(int64_t d, int64_t s, int64_t e, int64_t st) const { return kiln::slice(*this, d, s, e, st); }
+Tensor Tensor::select(int64_t d, int64_t i) const { return kiln::select(*this, d, i); }
+Tensor Tensor::expand(const Shape& s) const { return kiln::expand(*this, s); }
+Tensor Tensor::squeeze() const { return kiln::squeeze(*this); }
+Tensor Tensor::squeeze(int64_t d) const { return kiln::squeeze(*this, d); }
+Tensor Tensor::unsqueeze(int64_t d) const { return kiln::unsqueeze(*this, d); }
+
+Tensor Tensor::add(const Tensor& o, const Scalar& a) const { return kiln::add(*this, o, a); }
+Tensor Tensor::sub(const Tensor& o, const Scalar& a) const { return kiln::sub(*this, o, a); }
+Tensor Tensor::mul(const Tensor& o) const { return kiln::mul(*this, o); }
+Tensor Tensor::div(const Tensor& o) const { return kiln::div(*this, o); }
+Tensor Tensor::pow(const Scalar& e) const { return kiln::pow(*this, e); }
+Tensor Tensor::pow(const Tensor& e) const { return kiln::pow(*this, e); }
+Tensor& Tensor::add_(const Tensor& o, const Scalar& a) { return kiln::add_(*this, o, a); }
+Tensor& Tensor::add_(const Scalar& o) { return kiln::add_(*this, o); }
+Tensor& Tensor::sub_(const Tensor& o, const Scalar& a) { return kiln::sub_(*this, o, a); }
+Tensor& Tensor::sub_(const Scalar& o) { return kiln::sub_(*this, o); }
+Tensor& Tensor::mul_(const Tensor& o) { return kiln::mul_(*this, o); }
+Tensor& Tensor::mul_(const Scalar& o) { return kiln::mul_(*this, o); }
+Tensor& Tensor::div_(const Tensor& o) { return kiln::div_(*this, o); }
+Tensor& Tensor::div_(const Scalar& o) { return kiln::div_(*this, o); }
+Tensor& Tensor::fill_(const Scalar& v) { return kiln::fill_(*this, v); }
+Tensor& Tensor::zero_() { return kiln::zero_(*this); }
+Tensor& Tensor::clamp_(const Scalar& lo, const Scalar& hi) { return kiln::clamp_(*this, lo, hi); }
+Tensor& Tensor::masked_fill_(const Tensor& m, const Scalar& v) { return kiln::masked_fill_(*this, m, v); }
+Tensor Tensor::neg() const { return kiln::neg(*this); }
+Tensor Tensor::abs() const { return kiln::abs(*this); }
+Tensor Tensor::exp() const { return kiln::exp(*this); }
+Tensor Tensor::log() const { return kiln::log(*this); }
+Tensor Tensor::sqrt() const { return kiln::sqrt(*this); }
+Tensor Tensor::sigmoid() const { return kiln::sigmoid(*this); }
+Tensor Tensor::tanh() const { return kiln::tanh(*this); }
+Tensor Tensor::relu() const { return kiln::relu(*this); }
+Tensor Tensor::clamp(const Scalar& lo, const Scalar& hi) const { return kiln::clamp(*this, lo, hi); }
+Tensor Tensor::masked_fill(const Tensor& m, const Scalar& v) const { return kiln::masked_fill(*this, m, v); }
+
+Tensor Tensor::sum() const { return kiln::sum(*this); }
+Tensor Tensor::sum(const Shape& d, bool k) const { return kiln::sum(*this, d, k); }
+Tensor Tensor::mean() const { return kiln::mean(*this); }
+Tensor Tensor::mean(const Shape& d, bool k) const { return kiln::mean(*this, d, k); }
+Tensor Tensor::max() const { return kiln::max(*this); }
+Tensor Tensor::min() const { return kiln::min(*this); }
+Tensor Tensor::argmax(int64_t d, bool k) const { return kiln::argmax(*this, d, k); }
+Tensor Tensor::argmin(int64_t d, bool k) const { return kiln::argmin(*this, d, k); }
+Tensor Tensor::softmax(int64_t d) const { return kiln::softmax(*this, d); }
+Tensor Tensor::log_softmax(int64_t d) const { return kiln::log_softmax(*this, d); }
+
+Tensor Tensor::matmul(const Tensor& o) const { return kiln::matmul(*this, o); }
+Tensor Tensor::mm(const Tensor& o) const { return kiln::mm(*this, o); }
+Tensor Tensor::index_select(int64_t d, const Tensor& i) const { return kiln::index_select(*this, d, i); }
+Tensor Tensor::gather(int64_t d, const Tensor& i) const { return kiln::gather(*this, d, i); }
+}  // namespace kiln

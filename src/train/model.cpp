@@ -1,0 +1,207 @@
+// train::Model: the training and evaluation loops behind compile / fit / evaluate / predict.
+#include "kiln/train/model.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "kiln/autograd/autograd.h"
+#include "kiln/data/dataset.h"
+#include "kiln/tensor/ops.h"
+
+namespace kiln::train {
+namespace {
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// The number of correct class predictions in a batch, as a device tensor (no sync).
+Tensor count_correct(const Tensor& pred, const Tensor& target) {
+  return sum(eq(argmax(pred, 1), target.to(kInt64)));
+}
+
+bool classification_target(const Tensor& pred, const Tensor& target) {
+  return pred.dim() == 2 && !target.is_floating_point() && target.dim() == 1;
+}
+}  // namespace
+
+Model::Model(std::shared_ptr<nn::Module> module, std::function<Tensor(const Tensor&)> forward)
+    : module_(std::move(module)), forward_(std::move(forward)) {
+  KILN_CHECK(module_ != nullptr, "train::Model needs a module");
+}
+
+void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, std::vector<std::string> metrics) {
+  KILN_CHECK(optimizer != nullptr, "compile: optimizer is null");
+  KILN_CHECK(static_cast<bool>(loss), "compile: loss is empty");
+  optimizer_ = std::move(optimizer);
+  loss_ = std::move(loss);
+  track_accuracy_ = false;
+  for (auto& m : metrics) {
+    KILN_CHECK(m == "accuracy" || m == "acc", "compile: unknown metric '", m, "' (supported: accuracy)");
+    track_accuracy_ = true;
+  }
+  classification_ = track_accuracy_;
+}
+
+void Model::compile(const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics, double lr) {
+  compile(optimizer_by_name(optimizer, module_->parameters(), lr), loss_by_name(loss), std::move(metrics));
+  metadata_["optimizer"] = optimizer;
+  metadata_["loss"] = loss;
+}
+
+void Model::check_compiled() const {
+  KILN_CHECK(optimizer_ && loss_, "the model is not compiled: call compile(optimizer, loss) before fit()/evaluate()");
+}
+
+Device Model::device() const {
+  auto params = module_->parameters();
+  return params.empty() ? Device(kCPU) : params.front().device();
+}
+
+double Model::running_loss() const {
+  return samples_seen_ && loss_sum_.defined() ? loss_sum_.item<double>() / static_cast<double>(samples_seen_) : NAN;
+}
+double Model::running_accuracy() const {
+  return samples_seen_ && correct_sum_.defined() ? correct_sum_.item<double>() / static_cast<double>(samples_seen_)
+                                                 : NAN;
+}
+
+History Model::fit(data::DataLoader& train, int epochs, data::DataLoader* val,
+                   std::vector<std::shared_ptr<Callback>> callbacks, int initial_epoch) {
+  check_compiled();
+  KILN_CHECK(epochs >= initial_epoch, "fit: epochs (", epochs, ") is smaller than initial_epoch (", initial_epoch, ")");
+  History history;
+  stop_training = false;
+  Device dev = device();
+  for (auto& cb : callbacks) cb->on_train_begin(*this);
+  for (int epoch = initial_epoch; epoch < epochs && !stop_training; ++epoch) {
+    module_->train();
+    for (auto& cb : callbacks) cb->on_epoch_begin(*this, epoch);
+    train.set_epoch(epoch);
+    loss_sum_ = zeros({}, TensorOptions().dtype(kFloat64).device(dev));
+    correct_sum_ = zeros({}, TensorOptions().dtype(kInt64).device(dev));
+    samples_seen_ = 0;
+    double start = now_seconds();
+    int64_t num_batches = train.size(), b = 0;
+    bool accuracy_ok = track_accuracy_;
+    for (auto& batch : train) {
+      Tensor x = batch.data.to(dev, /*non_blocking=*/true);
+      Tensor y = batch.target.to(dev, /*non_blocking=*/true);
+      optimizer_->zero_grad();
+      Tensor pred = forward_(x);
+      Tensor loss = loss_(pred, y);
+      loss.backward();
+      optimizer_->step();
+      int64_t n = x.size(0);
+      {
+        NoGradGuard no_grad;
+        loss_sum_.add_(loss.detach().to(kFloat64) * static_cast<double>(n));
+        if (accuracy_ok && classification_target(pred, y)) correct_sum_.add_(count_correct(pred.detach(), y));
+        else accuracy_ok = false;
+      }
+      samples_seen_ += n;
+      for (auto& cb : callbacks) cb->on_batch_end(*this, b, num_batches);
+      ++b;
+    }
+    EpochLogs logs;
+    logs.epoch = epoch;
+    logs.loss = running_loss();  // the one sync per epoch
+    logs.accuracy = accuracy_ok ? running_accuracy() : NAN;
+    logs.seconds = now_seconds() - start;
+    logs.samples_per_second = logs.seconds > 0 ? static_cast<double>(samples_seen_) / logs.seconds : 0;
+    logs.lr = optimizer_->param_groups().empty() ? NAN : optimizer_->param_groups()[0].options().get_lr();
+    if (val) {
+      EvalResult r = evaluate(*val);
+      logs.val_loss = r.loss;
+      logs.val_accuracy = r.accuracy;
+    }
+    history.epochs.push_back(logs);
+    for (auto& cb : callbacks) cb->on_epoch_end(*this, logs);
+  }
+  for (auto& cb : callbacks) cb->on_train_end(*this, history);
+  return history;
+}
+
+History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
+  KILN_CHECK_SHAPE(x.dim() >= 1 && y.dim() >= 1 && x.size(0) == y.size(0), "fit: x has ", x.shape_str(),
+                   " rows but y has ", y.shape_str());
+  KILN_CHECK(options.validation_split >= 0 && options.validation_split < 1,
+             "fit: validation_split must be in [0, 1), got ", options.validation_split);
+  int64_t n = x.size(0);
+  int64_t n_val = static_cast<int64_t>(std::floor(static_cast<double>(n) * options.validation_split));
+  auto train_set = std::make_shared<data::TensorDataset>(x.narrow(0, 0, n - n_val), y.narrow(0, 0, n - n_val));
+  data::DataLoader train(train_set, data::DataLoaderOptions(options.batch_size).shuffle(options.shuffle).seed(options.seed));
+  std::unique_ptr<data::DataLoader> val;
+  if (n_val > 0) {
+    auto val_set = std::make_shared<data::TensorDataset>(x.narrow(0, n - n_val, n_val), y.narrow(0, n - n_val, n_val));
+    val = std::make_unique<data::DataLoader>(val_set, data::DataLoaderOptions(std::max<int64_t>(options.batch_size, 256)));
+  }
+  return fit(train, options.epochs, val.get(), options.callbacks);
+}
+
+EvalResult Model::evaluate(data::DataLoader& loader) {
+  KILN_CHECK(static_cast<bool>(loss_), "evaluate: the model is not compiled (no loss): call compile() first");
+  NoGradGuard no_grad;
+  bool was_training = module_->is_training();
+  module_->eval();
+  Device dev = device();
+  Tensor loss_sum = zeros({}, TensorOptions().dtype(kFloat64).device(dev));
+  Tensor confusion;
+  int64_t samples = 0;
+  bool classification = track_accuracy_;
+  for (auto& batch : loader) {
+    Tensor x = batch.data.to(dev, true), y = batch.target.to(dev, true);
+    Tensor pred = forward_(x);
+    int64_t n = x.size(0);
+    loss_sum.add_(loss_(pred, y).to(kFloat64) * static_cast<double>(n));
+    if (classification && classification_target(pred, y)) {
+      int64_t c = pred.size(1);
+      // confusion[t][p] += 1, as one scatter_add over flattened (t * C + p) indices.
+      Tensor flat = add(mul(y.to(kInt64), c), argmax(pred, 1));
+      if (!confusion.defined()) confusion = zeros({c * c}, TensorOptions().dtype(kInt64).device(dev));
+      confusion = scatter_add(confusion, 0, flat, ones({flat.size(0)}, TensorOptions().dtype(kInt64).device(dev)));
+    } else {
+      classification = false;
+    }
+    samples += n;
+  }
+  if (was_training) module_->train();
+  EvalResult r;
+  r.samples = samples;
+  r.loss = samples ? loss_sum.item<double>() / static_cast<double>(samples) : NAN;
+  r.accuracy = NAN;
+  if (classification && confusion.defined()) {
+    auto counts = confusion.to_vector<int64_t>();
+    int64_t c = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(counts.size()))));
+    r.confusion.assign(c, std::vector<int64_t>(c, 0));
+    int64_t correct = 0;
+    for (int64_t t = 0; t < c; ++t)
+      for (int64_t p = 0; p < c; ++p) {
+        r.confusion[t][p] = counts[t * c + p];
+        if (t == p) correct += counts[t * c + p];
+      }
+    r.accuracy = samples ? static_cast<double>(correct) / static_cast<double>(samples) : NAN;
+  }
+  return r;
+}
+
+EvalResult Model::evaluate(const Tensor& x, const Tensor& y, int64_t batch_size) {
+  auto set = std::make_shared<data::TensorDataset>(x, y);
+  data::DataLoader loader(set, data::DataLoaderOptions(batch_size));
+  return evaluate(loader);
+}
+
+Tensor Model::predict(const Tensor& x, int64_t batch_size) {
+  KILN_CHECK(batch_size > 0, "predict: batch_size must be positive, got ", batch_size);
+  NoGradGuard no_grad;
+  bool was_training = module_->is_training();
+  module_->eval();
+  Device dev = device();
+  std::vector<Tensor> outs;
+  for (int64_t i = 0; i < x.size(0); i += batch_size)
+    outs.push_back(forward_(x.narrow(0, i, std::min(batch_size, x.size(0) - i)).to(dev)));
+  if (was_training) module_->train();
+  KILN_CHECK(!outs.empty(), "predict: x has no rows");
+  return cat(outs, 0);
+}
+}  // namespace kiln::train

@@ -1,0 +1,158 @@
+// Tensor creation, views, copies across dtypes and devices, printing and random streams.
+#include "test_util.h"
+
+using namespace kiln;
+using kiln::test::expect_values;
+
+class TensorBasics : public kiln::test::DeviceTest {};
+INSTANTIATE_DEVICE_TESTS(TensorBasics);
+
+TEST_P(TensorBasics, FactoriesFillEveryDtype) {
+  KILN_SKIP_IF_NO_DEVICE();
+  for (DType t : {kBool, kUInt8, kInt32, kInt64, kFloat16, kBFloat16, kFloat32, kFloat64}) {
+    Tensor z = zeros({2, 3}, opts(t));
+    EXPECT_EQ(z.dtype(), t);
+    EXPECT_EQ(z.device().type(), dev().type());
+    expect_values(z, std::vector<double>(6, 0.0));
+    expect_values(ones({4}, opts(t)), std::vector<double>(4, 1.0));
+    if (t != kBool) expect_values(full({3}, 7, opts(t)), {7, 7, 7});
+  }
+}
+
+TEST_P(TensorBasics, ArangeLinspaceEye) {
+  KILN_SKIP_IF_NO_DEVICE();
+  expect_values(arange(5, opts(kInt64)), {0, 1, 2, 3, 4});
+  expect_values(arange(1.0, 2.0, 0.25, opts()), {1.0, 1.25, 1.5, 1.75});
+  expect_values(linspace(0, 1, 5, opts(kFloat64)), {0, 0.25, 0.5, 0.75, 1.0});
+  expect_values(eye(2, 3, opts()), {1, 0, 0, 0, 1, 0});
+  EXPECT_THROW(arange(0, 5, -1, opts()), ValueError);
+  EXPECT_EQ(arange(0, opts()).numel(), 0);
+}
+
+TEST_P(TensorBasics, RandomStreamsAreSeededAndDeviceIndependent) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Generator g1(42), g2(42);
+  Tensor a = randn({1000}, opts(kFloat64), &g1);
+  Tensor b = randn({1000}, TensorOptions(kFloat64), &g2);  // CPU reference from the same state
+  kiln::test::expect_close(a, b, 1e-12, 1e-12);
+  auto v = kiln::test::values(a);
+  double mean = 0, var = 0;
+  for (double x : v) mean += x / v.size();
+  for (double x : v) var += (x - mean) * (x - mean) / v.size();
+  EXPECT_NEAR(mean, 0.0, 0.1);
+  EXPECT_NEAR(var, 1.0, 0.15);
+  Tensor u = rand({1000}, opts(), &g1);
+  for (double x : kiln::test::values(u)) {
+    EXPECT_GE(x, 0.0);
+    EXPECT_LT(x, 1.0);
+  }
+  Tensor r = randint(3, 7, {500}, opts(kInt64), &g1);
+  EXPECT_EQ(r.dtype(), kInt64);
+  for (double x : kiln::test::values(r)) {
+    EXPECT_GE(x, 3);
+    EXPECT_LT(x, 7);
+  }
+  Tensor p = randperm(50, opts(kInt64), &g1);
+  auto pv = kiln::test::values(p);
+  std::sort(pv.begin(), pv.end());
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(pv[i], i);
+}
+
+TEST_P(TensorBasics, ViewsShareStorage) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor a = arange(12, opts(kFloat32)).view({3, 4});
+  Tensor t = a.t();
+  EXPECT_FALSE(t.is_contiguous());
+  EXPECT_EQ(t.sizes(), (Shape{4, 3}));
+  expect_values(t.contiguous(), {0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11});
+  expect_values(a.select(1, 2), {2, 6, 10});
+  expect_values(a.narrow(0, 1, 2).select(1, 0), {4, 8});
+  expect_values(a.slice(1, 0, 4, 2), {0, 2, 4, 6, 8, 10});
+  expect_values(a.select(0, -1), {8, 9, 10, 11});
+  EXPECT_EQ(a.unsqueeze(0).sizes(), (Shape{1, 3, 4}));
+  EXPECT_EQ(a.unsqueeze(-1).sizes(), (Shape{3, 4, 1}));
+  EXPECT_EQ(a.unsqueeze(0).squeeze().sizes(), (Shape{3, 4}));
+  EXPECT_EQ(a.reshape({2, -1}).sizes(), (Shape{2, 6}));
+  EXPECT_EQ(a.permute({1, 0}).sizes(), (Shape{4, 3}));
+  Tensor e = arange(3, opts()).view({3, 1}).expand({3, 4});
+  expect_values(e.contiguous(), {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2});
+  Tensor v = a.view({12});
+  v.fill_(1);
+  expect_values(a.select(0, 0), {1, 1, 1, 1});  // writes through a view reach the base
+  EXPECT_THROW(a.t().view({12}), ShapeError);  // incompatible strides: reshape copies instead
+  expect_values(a.t().reshape({12}), std::vector<double>(12, 1));
+  EXPECT_THROW(a.view({5, -1}), ShapeError);
+  EXPECT_THROW(a.select(0, 3), IndexError);
+  EXPECT_THROW(a.permute({0, 0}), ShapeError);
+  EXPECT_THROW(a.expand({3, 5}), ShapeError);
+  EXPECT_THROW(a.transpose(0, 2), IndexError);
+}
+
+TEST_P(TensorBasics, CopiesConvertDtypesAndCrossDevices) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor a = tensor(std::vector<double>{-1.5, 0.0, 2.25, 3.75}, {2, 2}).to(dev());
+  expect_values(a.to(kInt32), {-1, 0, 2, 3});
+  expect_values(a.to(kBool), {1, 0, 1, 1});
+  expect_values(a.to(kFloat16), {-1.5, 0, 2.25, 3.75});
+  expect_values(a.to(kBFloat16), {-1.5, 0, 2.25, 3.75});
+  Tensor host = a.t().cpu();  // non-contiguous source crossing devices
+  EXPECT_TRUE(host.is_cpu());
+  expect_values(host, {-1.5, 2.25, 0.0, 3.75});
+  Tensor dst = zeros({2, 2}, opts(kFloat64));
+  Tensor dt = dst.t();
+  dt.copy_(tensor(std::vector<float>{1, 2, 3, 4}, {2, 2}));  // cross-device into a strided view
+  expect_values(dst, {1, 3, 2, 4});
+  Tensor b = zeros({2, 3}, opts());
+  b.copy_(tensor(std::vector<float>{5, 6, 7}).to(dev()));  // broadcast copy
+  expect_values(b, {5, 6, 7, 5, 6, 7});
+  EXPECT_EQ(a.to(dev()).impl(), a.impl());  // no-op conversion returns the same tensor
+  EXPECT_NE(a.clone().impl(), a.impl());
+}
+
+TEST_P(TensorBasics, EmptyAndZeroSizeTensors) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor e = empty({0, 3}, opts());
+  EXPECT_EQ(e.numel(), 0);
+  Tensor c = e.to(kFloat64).cpu();
+  EXPECT_EQ(c.sizes(), (Shape{0, 3}));
+  EXPECT_EQ(zeros({}, opts()).dim(), 0);
+  EXPECT_EQ(zeros({}, opts()).item<float>(), 0.0f);
+  EXPECT_THROW(zeros({2}, opts()).item<float>(), ShapeError);
+  EXPECT_THROW(zeros({-1}, opts()), ShapeError);
+}
+
+TEST_P(TensorBasics, ItemAndDataPtrCheckDtype) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor s = full({1}, 3.5, opts());
+  EXPECT_EQ(s.item<float>(), 3.5f);
+  EXPECT_EQ(s.item<double>(), 3.5);
+  EXPECT_EQ(s.item().to_double(), 3.5);
+  Tensor h = zeros({2}, TensorOptions(kFloat32));
+  EXPECT_THROW(h.data_ptr<double>(), DTypeError);
+}
+
+TEST(TensorPrint, MatchesTorchRepr) {
+  EXPECT_EQ(tensor({1.0f, 2.5f}).str(), "tensor([1.0000, 2.5000])");
+  EXPECT_EQ(tensor({1.0f, 2.0f}).str(), "tensor([1., 2.])");
+  EXPECT_EQ(arange(3).str(), "tensor([0, 1, 2])");
+  EXPECT_EQ(tensor(std::vector<bool>{true, false}).str(), "tensor([ True, False])");
+  EXPECT_EQ(tensor(std::vector<double>{0.5}).str(), "tensor([0.5000], dtype=torch.float64)");
+  EXPECT_EQ(arange(4).view({2, 2}).str(), "tensor([[0, 1],\n        [2, 3]])");
+  EXPECT_EQ(zeros({0}).str(), "tensor([])");
+  Tensor big = arange(2000);
+  EXPECT_NE(big.str().find("..."), std::string::npos);
+  Tensor r = ones({2}).requires_grad_();
+  EXPECT_EQ(r.str(), "tensor([1., 1.], requires_grad=True)");
+}
+
+TEST(TensorPinned, PinnedMemoryAndNonBlockingCopies) {
+  if (!cuda::is_available()) {
+    EXPECT_THROW(ones({4}).pin_memory(), DeviceError);
+    GTEST_SKIP() << "pinned memory needs CUDA: " << cuda::unavailable_reason();
+  }
+  Tensor p = arange(1000, TensorOptions(kFloat32)).pin_memory();
+  EXPECT_TRUE(p.is_pinned());
+  Tensor d = p.to(Device("cuda"), /*non_blocking=*/true);
+  cuda::synchronize();
+  kiln::test::expect_close(d, p);
+}

@@ -1,0 +1,83 @@
+// Datasets, model and device choice shared by `kiln train` and `kiln eval`.
+#include "fashion_task.h"
+
+#include "kiln/data/datasets.h"
+
+namespace kiln::cli {
+
+Task make_task(const std::string& dataset, const std::string& data_dir) {
+  Task t;
+  t.dataset = dataset;
+  if (dataset == "fashion-mnist" || dataset == "fashion_mnist" || dataset == "fashionmnist") {
+    t.dataset = "fashion-mnist";
+    t.data_dir = data_dir.empty() ? data::default_fashion_mnist_dir() : data_dir;
+    t.classes = data::fashion_mnist_classes();
+    t.mean = 0.2860;
+    t.std = 0.3530;
+  } else if (dataset == "mnist") {
+    KILN_CHECK(!data_dir.empty(), "--dataset mnist needs --data DIR (a folder with train-images-idx3-ubyte[.gz], "
+                                  "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz])");
+    t.data_dir = data_dir;
+    for (int i = 0; i < 10; ++i) t.classes.push_back(std::to_string(i));
+    t.mean = 0.1307;
+    t.std = 0.3081;
+  } else {
+    throw ValueError("unknown dataset '" + dataset + "'; expected fashion-mnist or mnist");
+  }
+  return t;
+}
+
+Split load_split(const Task& task, bool train) {
+  data::MNIST ds(task.data_dir, train);
+  Split s;
+  // Normalising once here is cheaper than a per-batch transform: the whole split fits in memory.
+  s.images = ((ds.images().reshape({ds.size(), 28 * 28}) - task.mean) / task.std).contiguous();
+  s.labels = ds.labels();
+  s.images_path = ds.images_path();
+  return s;
+}
+
+std::vector<int64_t> parse_hidden(const std::string& text) {
+  std::vector<int64_t> out;
+  size_t pos = 0;
+  while (pos <= text.size() && !text.empty()) {
+    size_t comma = text.find(',', pos);
+    std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    KILN_CHECK(used == part.size() && !part.empty() && v > 0 && v <= (1 << 20), "--hidden '", text,
+               "': expected comma-separated positive layer widths such as 256,128");
+    out.push_back(v);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+nn::Sequential build_mlp(int64_t inputs, const std::vector<int64_t>& hidden, int64_t classes) {
+  nn::Sequential model;
+  int64_t width = inputs;
+  for (int64_t h : hidden) {
+    model->push_back(nn::Linear(width, h));
+    model->push_back(nn::ReLU());
+    width = h;
+  }
+  model->push_back(nn::Linear(width, classes));
+  return model;
+}
+
+std::pair<Device, std::string> choose_device(const std::string& spec) {
+  if (spec == "auto") {
+    if (cuda::is_available()) return {Device("cuda:0"), "auto: using GPU cuda:0 (" + cuda::device_name(0) + ")"};
+    return {Device("cpu"), "auto: using the CPU (no usable GPU: " + cuda::unavailable_reason() + ")"};
+  }
+  Device d = resolve_device(Device(spec));
+  if (d.is_cuda()) return {d, "using " + d.str() + " (" + cuda::device_name(d.index()) + ")"};
+  return {d, "using the CPU"};
+}
+}  // namespace kiln::cli

@@ -1,0 +1,39 @@
+// The image-classification task behind `kiln train` and `kiln eval`: datasets, the model and its metadata.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kiln/kiln.h"
+#include "kiln/nn/nn.h"
+
+namespace kiln::cli {
+
+/// A dataset split held in memory: flattened, normalised images and int64 labels.
+struct Split {
+  Tensor images;  ///< float32 [N, 784]
+  Tensor labels;  ///< int64 [N]
+  std::string images_path;
+};
+
+struct Task {
+  std::string dataset;  ///< "fashion-mnist" or "mnist"
+  std::string data_dir;
+  std::vector<std::string> classes;
+  double mean = 0, std = 1;
+};
+
+/// Resolves --dataset/--data (empty dir: Debian's dataset-fashion-mnist location for fashion-mnist; MNIST
+/// needs --data). Throws ValueError for an unknown dataset name.
+Task make_task(const std::string& dataset, const std::string& data_dir);
+/// Reads and normalises one split (IOError naming the file when it is missing or corrupt).
+Split load_split(const Task& task, bool train);
+
+/// "256,128" -> {256, 128}; throws ValueError on anything but positive integers.
+std::vector<int64_t> parse_hidden(const std::string& text);
+/// Linear/ReLU stack: 784 -> hidden... -> classes.
+nn::Sequential build_mlp(int64_t inputs, const std::vector<int64_t>& hidden, int64_t classes);
+
+/// --device auto|cpu|cuda|cuda:N -> the device, and a sentence saying why it was chosen.
+std::pair<Device, std::string> choose_device(const std::string& spec);
+}  // namespace kiln::cli

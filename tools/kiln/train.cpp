@@ -1,0 +1,195 @@
+// `kiln train`: train an MLP on Fashion-MNIST (or MNIST) on the best device, with progress, checkpoints,
+// metrics.jsonl, a PNG of the curves, and --resume.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "fashion_task.h"
+#include "kiln/data/dataloader.h"
+#include "kiln/io/checkpoint.h"
+#include "kiln/train/model.h"
+#include "train/plot.h"
+
+namespace kiln::cli {
+namespace {
+
+struct TrainArgs {
+  std::string dataset = "fashion-mnist", data_dir, model = "mlp", hidden = "256,128", device = "auto";
+  int epochs = 10;
+  int64_t batch_size = 64;
+  double lr = 1e-3;
+  std::string optimizer = "adam";
+  uint64_t seed = 0;
+  int workers = -1;
+  int64_t limit = 0;
+  std::string out = "runs/fashion-mlp";
+  bool resume = false, json = false;
+};
+
+/// Redraws curves.png after every epoch, with the epochs of a resumed run first.
+class PlotCallback : public train::Callback {
+ public:
+  PlotCallback(std::string path, std::vector<train::EpochLogs> initial) : path_(std::move(path)), rows_(std::move(initial)) {}
+  void on_epoch_end(train::Model&, const train::EpochLogs& logs) override {
+    rows_.push_back(logs);
+    std::vector<double> loss, val_loss, acc, val_acc;
+    for (auto& e : rows_) {
+      loss.push_back(e.loss);
+      acc.push_back(e.accuracy);
+      if (!std::isnan(e.val_loss)) val_loss.push_back(e.val_loss);
+      if (!std::isnan(e.val_accuracy)) val_acc.push_back(e.val_accuracy);
+    }
+    train::write_training_plot(path_, loss, val_loss, acc, val_acc);
+  }
+
+ private:
+  std::string path_;
+  std::vector<train::EpochLogs> rows_;
+};
+
+void make_dirs(const std::string& path) {
+  std::string acc;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (!acc.empty() && mkdir(acc.c_str(), 0777) != 0 && errno != EEXIST)
+        throw IOError("cannot create output directory '" + acc + "': " + std::strerror(errno));
+    }
+    if (i < path.size()) acc += path[i];
+  }
+}
+
+bool file_exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+void run_train(const TrainArgs& a) {
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  KILN_CHECK(a.model == "mlp", "--model '", a.model, "' is not available yet; use --model mlp");
+  KILN_CHECK(a.epochs >= 1, "--epochs must be at least 1, got ", a.epochs);
+  KILN_CHECK(a.batch_size >= 1, "--batch-size must be at least 1, got ", a.batch_size);
+  KILN_CHECK(a.lr > 0, "--lr must be positive, got ", a.lr);
+  auto [device, why] = choose_device(a.device);
+  std::ostream& log = a.json ? std::cerr : std::cout;
+  log << "device: " << why << "\n";
+
+  Task task = make_task(a.dataset, a.data_dir);
+  Split train_split = load_split(task, true), test_split = load_split(task, false);
+  if (a.limit > 0 && a.limit < train_split.images.size(0)) {
+    train_split.images = train_split.images.narrow(0, 0, a.limit);
+    train_split.labels = train_split.labels.narrow(0, 0, a.limit);
+  }
+  log << "data: " << task.dataset << " from " << task.data_dir << " (" << train_split.images.size(0) << " train, "
+      << test_split.images.size(0) << " test)\n";
+
+  manual_seed(a.seed);
+  std::vector<int64_t> hidden = parse_hidden(a.hidden);
+  nn::Sequential net = build_mlp(28 * 28, hidden, static_cast<int64_t>(task.classes.size()));
+  net->to(device);
+  train::Model model(net);
+  model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr);
+  model.metadata() = {{"model", a.model},       {"hidden", a.hidden},
+                      {"dataset", task.dataset}, {"inputs", "784"},
+                      {"classes", std::to_string(task.classes.size())},
+                      {"optimizer", a.optimizer}, {"lr", std::to_string(a.lr)},
+                      {"batch_size", std::to_string(a.batch_size)}, {"seed", std::to_string(a.seed)},
+                      {"mean", std::to_string(task.mean)}, {"std", std::to_string(task.std)},
+                      {"limit", std::to_string(a.limit)}};
+
+  make_dirs(a.out);
+  std::string ckpt_path = a.out + "/checkpoint.safetensors", metrics_path = a.out + "/metrics.jsonl";
+  int initial_epoch = 0;
+  std::vector<train::EpochLogs> previous;
+  if (a.resume) {
+    KILN_CHECK_T(IOError, file_exists(ckpt_path), "--resume: no checkpoint at '", ckpt_path,
+                 "' (train once with the same --out first)");
+    Checkpoint ck = load_checkpoint(ckpt_path, device);
+    for (const char* k : {"model", "hidden", "dataset", "optimizer", "batch_size", "seed", "limit"}) {
+      auto it = ck.metadata.find(k);
+      KILN_CHECK(it == ck.metadata.end() || it->second == model.metadata()[k], "--resume: the checkpoint was trained with ",
+                 k, "=", it->second, " but this run has ", k, "=", model.metadata()[k],
+                 "; use the same settings to resume");
+    }
+    restore(ck, model.module(), model.optimizer());
+    initial_epoch = std::stoi(ck.metadata.at("epoch"));
+    previous = train::JSONLinesLogger::read(metrics_path);
+    if (static_cast<int>(previous.size()) > initial_epoch) previous.resize(initial_epoch);
+    log << "resuming from " << ckpt_path << " after epoch " << initial_epoch << "\n";
+  }
+
+  int workers = a.workers >= 0 ? a.workers : (device.is_cuda() ? 2 : 0);
+  auto train_set = std::make_shared<data::TensorDataset>(train_split.images, train_split.labels);
+  auto test_set = std::make_shared<data::TensorDataset>(test_split.images, test_split.labels);
+  auto train_opts = data::DataLoaderOptions(a.batch_size).shuffle(true).seed(a.seed).num_workers(workers);
+  auto test_opts = data::DataLoaderOptions(1000).num_workers(workers);
+  if (device.is_cuda()) {
+    train_opts.pin_memory(true).device(device);
+    test_opts.pin_memory(true).device(device);
+  }
+  data::DataLoader train_loader(train_set, train_opts), test_loader(test_set, test_opts);
+
+  std::vector<std::shared_ptr<train::Callback>> callbacks = {
+      std::make_shared<train::ProgressLogger>(a.epochs, a.json ? 0 : -1),
+      std::make_shared<train::ModelCheckpoint>(ckpt_path),
+      std::make_shared<train::JSONLinesLogger>(metrics_path, previous),
+      std::make_shared<PlotCallback>(a.out + "/curves.png", previous)};
+  if (a.json) callbacks.erase(callbacks.begin());  // progress lines would mix with the JSON on stdout
+  train::History h = model.fit(train_loader, a.epochs, &test_loader, callbacks, initial_epoch);
+
+  train::EvalResult test = model.evaluate(test_loader);
+  double seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  double train_seconds = 0, samples = 0;
+  for (auto& e : h.epochs) {
+    train_seconds += e.seconds;
+    samples += e.samples_per_second * e.seconds;
+  }
+  double per_epoch = h.epochs.empty() ? 0 : train_seconds / static_cast<double>(h.epochs.size());
+  if (a.json) {
+    nlohmann::json j = {{"test_accuracy", test.accuracy},
+                        {"test_loss", test.loss},
+                        {"epochs", a.epochs},
+                        {"epochs_run", h.epochs.size()},
+                        {"seconds", seconds},
+                        {"seconds_per_epoch", per_epoch},
+                        {"samples_per_second", train_seconds > 0 ? samples / train_seconds : 0.0},
+                        {"device", device.str()},
+                        {"out", a.out}};
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::printf("test accuracy %.4f (loss %.4f) after %d epochs on %s; %.2fs per epoch, %.1fs in all\n", test.accuracy,
+                test.loss, a.epochs, device.str().c_str(), per_epoch, seconds);
+    std::printf("wrote %s, %s and %s/curves.png\n", ckpt_path.c_str(), metrics_path.c_str(), a.out.c_str());
+  }
+}
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  auto* cmd = app.add_subcommand("train", "Train a classifier on Fashion-MNIST (or MNIST) on the best device present");
+  cmd->add_option("--dataset", args->dataset, "fashion-mnist or mnist")->capture_default_str();
+  cmd->add_option("--data", args->data_dir, "Folder with the IDX files (default: Debian's dataset-fashion-mnist)");
+  cmd->add_option("--model", args->model, "Model: mlp")->capture_default_str();
+  cmd->add_option("--hidden", args->hidden, "Hidden layer widths of the MLP")->capture_default_str();
+  cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--epochs", args->epochs, "Number of epochs")->capture_default_str();
+  cmd->add_option("--batch-size", args->batch_size, "Samples per batch")->capture_default_str();
+  cmd->add_option("--lr", args->lr, "Learning rate")->capture_default_str();
+  cmd->add_option("--optimizer", args->optimizer, "sgd, adam or adamw (also rmsprop, adagrad)")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed for initialisation and shuffling")->capture_default_str();
+  cmd->add_option("--workers", args->workers, "Background batch-loading threads (-1: 0 on CPU, 2 on GPU)")
+      ->capture_default_str();
+  cmd->add_option("--limit", args->limit, "Train on the first N training images only (quick runs; 0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--out", args->out, "Output folder: checkpoint, metrics.jsonl, curves.png")->capture_default_str();
+  cmd->add_flag("--resume", args->resume, "Continue from the checkpoint in --out");
+  cmd->add_flag("--json", args->json, "Print a JSON object with the results as the last line");
+  cmd->callback([args] { run_train(*args); });
+}
+}  // namespace kiln::cli
