@@ -1,4 +1,4 @@
-// The whole public API of kiln in one include.
+// The whole public API of kiln in one include (like <torch/torch.h>).
 #pragma once
 #include "kiln/autograd/autograd.h"
 #include "kiln/core/device.h"
@@ -8,5 +8,11 @@
 #include "kiln/core/scalar.h"
 #include "kiln/core/threads.h"
 #include "kiln/cuda/cuda.h"
+#include "kiln/data/data.h"
+#include "kiln/io/checkpoint.h"
+#include "kiln/io/serialize.h"
+#include "kiln/nn/nn.h"
+#include "kiln/optim/optim.h"
 #include "kiln/tensor/ops.h"
 #include "kiln/tensor/tensor.h"
+#include "kiln/train/model.h"

@@ -13,6 +13,11 @@ void check_floating(const Tensor& t, const char* fn, const char* what) {
   check_defined(t, fn, what);
   KILN_CHECK_DTYPE(t.is_floating_point(), fn, ": ", what, " must be a floating-point tensor, got ", t.dtype());
 }
+// Names both devices, and says what to do: a module's parameters follow module->to(device).
+void check_same_device(const Tensor& x, const Tensor& param, const char* fn) {
+  KILN_CHECK_DEVICE(x.device() == param.device(), fn, ": input is on ", x.device(), " but the parameters are on ",
+                    param.device(), "; move one of them (x.to(device) or module->to(device))");
+}
 Shape leading(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end() - 1); }
 }  // namespace
 
@@ -27,6 +32,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (bias.defined())
     KILN_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias of shape ", bias.shape_str(),
                      " does not match weight of shape ", weight.shape_str());
+  check_same_device(x, weight, "linear");
   return ::kiln::linear(x, weight, bias);
 }
 
@@ -45,6 +51,8 @@ Tensor bilinear(const Tensor& x1, const Tensor& x2, const Tensor& weight, const 
   if (bias.defined())
     KILN_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == out, "bilinear: bias of shape ", bias.shape_str(),
                      " does not match weight of shape ", weight.shape_str());
+  check_same_device(x1, weight, "bilinear");
+  check_same_device(x2, weight, "bilinear");
   // One GEMM: t[n, o*in2 + j] = sum_i x1[n, i] W[o, i, j]; then y[n, o] = sum_j t[n, o, j] x2[n, j].
   Tensor a = x1.reshape({-1, in1});
   Tensor b = x2.reshape({-1, in2});
@@ -64,8 +72,7 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
                    "embedding: indices must be int64 or int32, got ", indices.dtype());
   KILN_CHECK_SHAPE(weight.dim() == 2, "embedding: weight must be 2-D [num_embeddings, embedding_dim], got shape ",
                    weight.shape_str());
-  KILN_CHECK_DEVICE(indices.device() == weight.device(), "embedding: indices are on ", indices.device(),
-                    " but the weight is on ", weight.device());
+  check_same_device(indices, weight, "embedding");
   Shape out_shape = indices.sizes();
   out_shape.push_back(weight.size(1));
   Tensor flat = indices.reshape({-1});
@@ -110,6 +117,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     KILN_CHECK_SHAPE(bias.sizes() == normalized_shape, "layer_norm: bias of shape ", bias.shape_str(),
                      " does not match normalized_shape ", shape_to_string(normalized_shape));
   KILN_CHECK(eps >= 0, "layer_norm: eps must be non-negative, got ", eps);
+  if (weight.defined()) check_same_device(x, weight, "layer_norm");
   // Reduced precision computes in float32 (mean and variance need the range), then casts back.
   DType out_dtype = x.dtype();
   DType compute = is_reduced_float(out_dtype) ? kFloat32 : out_dtype;

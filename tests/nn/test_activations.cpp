@@ -107,6 +107,11 @@ TEST_P(NNActivations, HalfPrecisionAndSpecialValues) {
   EXPECT_EQ(y.dtype(), kFloat16);
   expect_values(y, {-1, std::tanh(-1.0), 0, std::tanh(2.0), 1}, 2e-3);
   EXPECT_THROW_WITH(nn::GELU("fast"), ValueError, "'fast'");
+  // 0-dim tensors keep their shape; NaN propagates.
+  Tensor s = nn::ReLU()(scalar_tensor(-2.0, opts()));
+  EXPECT_EQ(s.dim(), 0);
+  EXPECT_EQ(s.item<double>(), 0.0);
+  EXPECT_TRUE(std::isnan(nn::Sigmoid()(scalar_tensor(NAN, opts())).item<double>()));
 }
 
 INSTANTIATE_DEVICE_TESTS(NNActivations);

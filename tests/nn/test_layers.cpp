@@ -170,6 +170,23 @@ TEST_P(NNLayers, HalfPrecisionLinear) {
   }
 }
 
+TEST_P(NNLayers, MixingDevicesIsAnError) {
+  KILN_SKIP_IF_NO_DEVICE();
+  if (!dev().is_cuda()) GTEST_SKIP() << "mixing devices needs a GPU";
+  nn::Linear fc(3, 2);
+  fc->to(dev());
+  EXPECT_THROW_WITH(fc->forward(zeros({1, 3})), DeviceError, "cpu", "cuda");
+  nn::Embedding emb(4, 2);
+  emb->to(dev());
+  EXPECT_THROW_WITH(emb->forward(tensor(std::vector<int64_t>{1}, {1})), DeviceError, "cpu", "cuda");
+  nn::LayerNorm ln(3);
+  ln->to(dev());
+  EXPECT_THROW(ln->forward(zeros({2, 3})), DeviceError);
+  Tensor logits = zeros({2, 3}, opts());
+  EXPECT_THROW(nn::functional::cross_entropy(logits, tensor(std::vector<int64_t>{0, 1}, {2})), DeviceError);
+  EXPECT_THROW(nn::functional::mse_loss(logits, zeros({2, 3})), DeviceError);
+}
+
 INSTANTIATE_DEVICE_TESTS(NNLayers);
 }  // namespace
 }  // namespace kiln::test

@@ -88,6 +88,9 @@ TEST_P(PointwiseInplaceTest, RefusesShapeGrowthAndNarrowingCasts) {
   Tensor bl = vals({1, 0}, kBool);
   EXPECT_THROW(mul_(bl, vals({2, 2}, kInt32)), DTypeError);
   EXPECT_THROW(sub_(bl, bl), DTypeError);
+  Tensor expanded = rnd({1}).expand({3});
+  EXPECT_THROW(add_(expanded, 1.0), ValueError);
+  EXPECT_THROW(fill_(expanded, 1.0), ValueError);
   test::expect_values(i, {1, 2, 3});  // untouched by the refused ops
   // Narrower self is fine when the category allows it: computed wider, stored as self's dtype.
   Tensor h = vals({1, 2, 3}, kFloat16);

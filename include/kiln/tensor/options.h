@@ -11,17 +11,20 @@ struct TensorOptions {
   Device device_ = Device(DeviceType::CPU);
   bool requires_grad_ = false;
   bool pinned_memory_ = false;
+  bool has_dtype_ = false;  // factories like arange and full infer the dtype from their values when unset
 
   TensorOptions() = default;
-  TensorOptions(DType t) : dtype_(t) {}
+  TensorOptions(DType t) : dtype_(t), has_dtype_(true) {}
   TensorOptions(Device d) : device_(d) {}
   TensorOptions(DeviceType t) : device_(Device(t)) {}
   TensorOptions(const char* d) : device_(Device(d)) {}
-  TensorOptions dtype(DType t) const { auto o = *this; o.dtype_ = t; return o; }
+  TensorOptions dtype(DType t) const { auto o = *this; o.dtype_ = t; o.has_dtype_ = true; return o; }
   TensorOptions device(Device d) const { auto o = *this; o.device_ = d; return o; }
   TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
   TensorOptions pinned_memory(bool p) const { auto o = *this; o.pinned_memory_ = p; return o; }
   DType dtype() const { return dtype_; }
+  /// Whether dtype() was set explicitly (otherwise it is the float32 default).
+  bool has_dtype() const { return has_dtype_; }
   Device device() const { return device_; }
   bool requires_grad() const { return requires_grad_; }
   bool pinned_memory() const { return pinned_memory_; }

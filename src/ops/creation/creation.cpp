@@ -40,10 +40,12 @@ Tensor empty(const Shape& size, const TensorOptions& opts) {
   return finish(make_tensor(size, opts.dtype(), opts.device(), opts.pinned_memory()), opts);
 }
 Tensor full(const Shape& size, const Scalar& value, const TensorOptions& opts) {
-  return finish(raw_fill(make_tensor(size, opts.dtype(), opts.device(), opts.pinned_memory()), value), opts);
+  // As torch.full: without a dtype, the fill value decides (bool, int64 or float32).
+  DType dt = opts.has_dtype() ? opts.dtype() : value.dtype();
+  return finish(raw_fill(make_tensor(size, dt, opts.device(), opts.pinned_memory()), value), opts);
 }
-Tensor zeros(const Shape& size, const TensorOptions& opts) { return full(size, 0, opts); }
-Tensor ones(const Shape& size, const TensorOptions& opts) { return full(size, 1, opts); }
+Tensor zeros(const Shape& size, const TensorOptions& opts) { return full(size, 0, opts.dtype(opts.dtype())); }
+Tensor ones(const Shape& size, const TensorOptions& opts) { return full(size, 1, opts.dtype(opts.dtype())); }
 Tensor empty_like(const Tensor& t) { return empty(t.sizes(), t.options()); }
 Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.options()); }
 Tensor ones_like(const Tensor& t) { return ones(t.sizes(), t.options()); }
@@ -60,7 +62,10 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, const 
   int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
   std::vector<double> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) v[i] = s + st * static_cast<double>(i);
-  return finish(tensor(v, {n}, TensorOptions(kFloat64)).to(opts.device(), opts.dtype()), opts);
+  // As torch.arange: integer arguments and no dtype give int64.
+  bool integral = !start.is_floating_point() && !end.is_floating_point() && !step.is_floating_point();
+  DType dt = opts.has_dtype() ? opts.dtype() : integral ? kInt64 : kFloat32;
+  return finish(tensor(v, {n}, TensorOptions(kFloat64)).to(opts.device(), dt), opts);
 }
 
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType dtype, Device device) {
@@ -98,7 +103,7 @@ Tensor randn(const Shape& size, const TensorOptions& opts, Generator* gen) {
 Tensor randint(int64_t low, int64_t high, const Shape& size, const TensorOptions& opts, Generator* gen) {
   KILN_CHECK(low < high, "randint: expected low < high, got low=", low, " high=", high);
   TensorOptions o = opts;
-  if (o.dtype() == kFloat32 && !opts.requires_grad()) o = o.dtype(kInt64);  // torch's default for randint
+  if (!o.has_dtype()) o = o.dtype(kInt64);  // torch's default for randint
   return random_tensor(size, o, gen, ops::RandomKind::Int, static_cast<double>(low), static_cast<double>(high));
 }
 Tensor bernoulli(const Shape& size, double p, const TensorOptions& opts, Generator* gen) {
@@ -120,7 +125,7 @@ Tensor randperm(int64_t n, const TensorOptions& opts, Generator* gen) {
     int64_t j = std::min<int64_t>(static_cast<int64_t>(u * static_cast<double>(i + 1)), i);
     std::swap(perm[i], perm[j]);
   }
-  DType dt = opts.dtype() == kFloat32 ? kInt64 : opts.dtype();
+  DType dt = opts.has_dtype() ? opts.dtype() : kInt64;
   return tensor(perm, {n}).to(opts.device(), dt);
 }
 

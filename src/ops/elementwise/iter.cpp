@@ -29,6 +29,12 @@ ElementwiseIter make_elementwise_iter(const Tensor& out, const std::vector<Tenso
   int ndim = static_cast<int>(shape.size());
   KILN_CHECK_SHAPE(ndim <= kMaxDims, op, ": tensors with more than ", kMaxDims, " dims are not supported");
 
+  // Writing through a broadcast (stride-0) view would make several results race for one element.
+  for (int d = 0; d < ndim; ++d)
+    if (shape[d] > 1 && out.strides()[d] == 0)
+      throw ValueError(detail::str(op, ": unsupported operation: more than one element of the written-to tensor "
+                                   "refers to a single memory location (an expanded view); clone() it first"));
+
   ElementwiseIter it;
   it.numel = out.numel();
   it.device = out.device();

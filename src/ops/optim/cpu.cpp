@@ -1,13 +1,6 @@
 // CPU kernels of the fused optimizer updates: one vectorised pass per parameter, split over the thread pool.
 #include <cmath>
 
-// With -fmath-errno (GCC's default) sqrt may write errno, a side effect that stops the loops below from
-// vectorising. Nothing here reads errno, so this file declares sqrt const: the loops then use sqrtps/sqrtpd.
-#if defined(__GNUC__)
-extern "C" float sqrtf(float) noexcept __attribute__((const));
-extern "C" double sqrt(double) noexcept __attribute__((const));
-#endif
-
 #include "backend/cpu/parallel.h"
 #include "ops/optim/optim_functors.h"
 #include "ops/optim/optim_kernels.h"

@@ -21,6 +21,11 @@ bool begin_inplace(const char* op, Tensor& self, const std::vector<const Tensor*
   std::vector<const Tensor*> all{&self};
   all.insert(all.end(), others.begin(), others.end());
   check_same_device(op, all);
+  // An expanded self (stride 0 over a size > 1) would have several results race for one element.
+  for (int64_t d = 0; d < self.dim(); ++d)
+    KILN_CHECK(self.stride(d) != 0 || self.size(d) <= 1, op, ": more than one element of the written-to tensor ",
+               "refers to a single memory location (an expanded tensor of shape ", self.shape_str(),
+               "); call .clone() on it before the in-place operation");
   check_inplace_result(op, self, result_shape, result_dtype);
   bool track = false;
   if (autograd::grad_mode_enabled())

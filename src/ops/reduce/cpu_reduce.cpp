@@ -3,7 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <vector>
+#include <memory>
 
 #include "backend/cpu/parallel.h"
 #include "ops/reduce/reduce_kernels.h"
@@ -20,10 +20,18 @@ constexpr int kLanes = 16;
 constexpr int64_t kBlock = 4096;
 // Minimum elements per parallel task.
 constexpr int64_t kReduceGrain = 32768;
-// Rows processed together by the column loop.
-constexpr int64_t kColumnWidth = 64;
+// Rows processed together by the column loop (their accumulators stay in L1/L2 while the input streams
+// through row by row), and its vector chunk.
+constexpr int64_t kColumnWidth = 16384;
+constexpr int64_t kColumnVec = 32;
 // k steps folded into fresh column accumulators before merging.
 constexpr int64_t kColumnBlock = 256;
+
+// Scratch accumulators (not std::vector: vector<bool> packs bits, which threads cannot write apart).
+template <typename T>
+std::unique_ptr<T[]> make_buffer(int64_t n) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+}
 
 template <typename scalar_t, typename Op>
 struct CpuReducer {
@@ -87,7 +95,7 @@ struct CpuReducer {
       return;
     }
     int64_t chunk = (K + splits - 1) / splits;
-    std::vector<acc_t> partial(static_cast<size_t>(rows * splits));
+    auto partial = make_buffer<acc_t>(rows * splits);
     cpu::parallel_for(0, rows * splits, 1, [&](int64_t b, int64_t e) {
       for (int64_t t = b; t < e; ++t) {
         int64_t r = t / splits, s = t % splits;
@@ -102,39 +110,77 @@ struct CpuReducer {
     }
   }
 
-  // blk[j] folds element k of rows j (adjacent in memory) for k in [kb, ke). A compile-time width W
-  // lets the compiler vectorise the inner loop without a remainder; W = 0 takes the width w at run time.
-  template <int64_t W>
-  void fold_columns(const scalar_t* base, int64_t w, int64_t kb, int64_t ke, acc_t* blk) const {
-    const int64_t width = W ? W : w;
-    for (int64_t k = kb; k < ke; ++k) {
-      const scalar_t* p = base + g.k_offset(k);
-      for (int64_t j = 0; j < width; ++j) blk[j] = op.reduce(blk[j], static_cast<in_t>(p[j]), k);
+  // blk[j] folds element k of row j (rows adjacent in memory) for k in [kb, ke): every k reads one
+  // contiguous run of w elements. Four k steps go through registers per load/store of blk, and the
+  // inner loop runs in fixed chunks of kColumnVec so the compiler vectorises it without a remainder.
+  void fold_columns(const scalar_t* base, int64_t w, int64_t kb, int64_t ke, acc_t* __restrict blk) const {
+    int64_t k = kb;
+    for (; k + 4 <= ke; k += 4) {
+      const scalar_t* __restrict p0 = base + g.k_offset(k);
+      const scalar_t* __restrict p1 = base + g.k_offset(k + 1);
+      const scalar_t* __restrict p2 = base + g.k_offset(k + 2);
+      const scalar_t* __restrict p3 = base + g.k_offset(k + 3);
+      auto step = [&](int64_t j) {
+        acc_t b = op.reduce(blk[j], static_cast<in_t>(p0[j]), k);
+        b = op.reduce(b, static_cast<in_t>(p1[j]), k + 1);
+        b = op.reduce(b, static_cast<in_t>(p2[j]), k + 2);
+        blk[j] = op.reduce(b, static_cast<in_t>(p3[j]), k + 3);
+      };
+      int64_t j = 0;
+      for (; j + kColumnVec <= w; j += kColumnVec)
+        for (int64_t v = 0; v < kColumnVec; ++v) step(j + v);
+      for (; j < w; ++j) step(j);
+    }
+    for (; k < ke; ++k) {
+      const scalar_t* __restrict p = base + g.k_offset(k);
+      for (int64_t j = 0; j < w; ++j) blk[j] = op.reduce(blk[j], static_cast<in_t>(p[j]), k);
     }
   }
 
-  // Rows adjacent in memory (innermost kept stride 1): walk k outside, a block of rows inside.
+  // Rows adjacent in memory (innermost kept stride 1): walk k outside and a block of up to kColumnWidth
+  // rows inside, so memory streams row after row. Tasks are (outer row group, row block, K split); K
+  // is split when there are fewer row blocks than threads, and the splits merge in order.
   void column_loop(out_t* out, int64_t* idx) const {
-    int64_t m = g.kept_sizes[g.nkept - 1];
-    int64_t outer = g.rows / m, width_blocks = (m + kColumnWidth - 1) / kColumnWidth;
-    int64_t grain = std::max<int64_t>(1, kReduceGrain / (kColumnWidth * g.K));
-    cpu::parallel_for(0, outer * width_blocks, grain, [&](int64_t b, int64_t e) {
-      acc_t acc[kColumnWidth], blk[kColumnWidth];
+    int64_t m = g.kept_sizes[g.nkept - 1], K = g.K;
+    int64_t W = std::min(m, kColumnWidth), wblocks = (m + W - 1) / W;
+    int64_t blocks = (g.rows / m) * wblocks;
+    int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int64_t splits = 1;
+    if (blocks < threads && K * W >= 2 * kReduceGrain)
+      splits = std::min<int64_t>((threads + blocks - 1) / blocks, (K + kColumnBlock - 1) / kColumnBlock);
+    int64_t chunk = (K + splits - 1) / splits;
+    auto partial = make_buffer<acc_t>(splits > 1 ? blocks * splits * W : 0);
+    int64_t grain = std::max<int64_t>(1, kReduceGrain / std::max<int64_t>(W * chunk, 1));
+    cpu::parallel_for(0, blocks * splits, grain, [&](int64_t b, int64_t e) {
+      auto acc = make_buffer<acc_t>(W), blk = make_buffer<acc_t>(W);
       for (int64_t t = b; t < e; ++t) {
-        int64_t o = t / width_blocks, j0 = (t % width_blocks) * kColumnWidth;
-        int64_t w = std::min(kColumnWidth, m - j0), r0 = o * m + j0;
+        int64_t blkid = t / splits, s = t % splits;
+        int64_t o = blkid / wblocks, j0 = (blkid % wblocks) * W;
+        int64_t w = std::min(W, m - j0), r0 = o * m + j0;
+        int64_t k0 = std::min(K, s * chunk), k1 = std::min(K, k0 + chunk);
         const scalar_t* base = in + g.row_offset(r0);
         for (int64_t j = 0; j < w; ++j) acc[j] = op.identity();
-        for (int64_t kb = 0; kb < g.K; kb += kColumnBlock) {  // cascade, as in run()
-          int64_t ke = std::min(g.K, kb + kColumnBlock);
+        for (int64_t kb = k0; kb < k1; kb += kColumnBlock) {  // cascade, as in run()
           for (int64_t j = 0; j < w; ++j) blk[j] = op.identity();
-          if (w == kColumnWidth) fold_columns<kColumnWidth>(base, kColumnWidth, kb, ke, blk);
-          else fold_columns<0>(base, w, kb, ke, blk);
+          fold_columns(base, w, kb, std::min(k1, kb + kColumnBlock), blk.get());
           for (int64_t j = 0; j < w; ++j) acc[j] = op.combine(acc[j], blk[j]);
         }
-        for (int64_t j = 0; j < w; ++j) store_result(op, acc[j], out, idx, r0 + j);
+        if (splits == 1) {
+          for (int64_t j = 0; j < w; ++j) store_result(op, acc[j], out, idx, r0 + j);
+        } else {
+          std::copy(acc.get(), acc.get() + w, partial.get() + t * W);
+        }
       }
     });
+    if (splits == 1) return;
+    for (int64_t blkid = 0; blkid < blocks; ++blkid) {
+      int64_t o = blkid / wblocks, j0 = (blkid % wblocks) * W, w = std::min(W, m - j0);
+      for (int64_t j = 0; j < w; ++j) {
+        acc_t a = partial[blkid * splits * W + j];
+        for (int64_t s = 1; s < splits; ++s) a = op.combine(a, partial[(blkid * splits + s) * W + j]);
+        store_result(op, a, out, idx, o * m + j0 + j);
+      }
+    }
   }
 
   void operator()(out_t* out, int64_t* idx) const {

@@ -7,6 +7,7 @@
 
 namespace kiln::nn {
 
+/// max(0, x).
 class ReLUImpl : public Module {
  public:
   ReLUImpl() = default;
@@ -46,6 +47,7 @@ class SiLUImpl : public Module {
 };
 KILN_MODULE(SiLU);
 
+/// Hyperbolic tangent.
 class TanhImpl : public Module {
  public:
   TanhImpl() = default;
@@ -54,6 +56,7 @@ class TanhImpl : public Module {
 };
 KILN_MODULE(Tanh);
 
+/// 1 / (1 + exp(-x)).
 class SigmoidImpl : public Module {
  public:
   SigmoidImpl() = default;

@@ -1,0 +1,334 @@
+// End-to-end tests of the built `kiln` binary: info/train/eval output, files written, resume through the CLI,
+// and clear, non-crashing failures on bad input.
+#include <gtest/gtest.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "io/idx.h"
+#include "kiln/data/datasets.h"
+#include "kiln/io/checkpoint.h"
+#include "kiln/kiln.h"
+#include "kiln/nn/nn.h"
+
+namespace {
+using namespace kiln;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// <build>/tests/kiln_tests -> <build>/bin/kiln (tests/CMakeLists.txt does not pass the binary's path).
+std::string kiln_binary() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  buf[n] = '\0';
+  return (fs::path(buf).parent_path().parent_path() / "bin" / "kiln").string();
+}
+
+struct Result {
+  bool exited = false;  ///< false: killed by a signal (a crash)
+  int code = -1;
+  std::string out, err;
+  /// The last non-empty stdout line parsed as JSON (null when it is not JSON).
+  json last_json() const {
+    std::istringstream in(out);
+    std::string line, last;
+    while (std::getline(in, line))
+      if (!line.empty()) last = line;
+    return json::parse(last, nullptr, /*allow_exceptions=*/false);
+  }
+  std::string describe() const {
+    return "exit " + (exited ? std::to_string(code) : "by signal") + "\n--- stdout:\n" + out + "\n--- stderr:\n" + err;
+  }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+size_t count_lines(const std::string& path) {
+  std::ifstream f(path);
+  size_t n = 0;
+  for (std::string line; std::getline(f, line);) n += !line.empty();
+  return n;
+}
+
+bool has_idx(const std::string& dir, const std::string& name) {
+  return fs::exists(dir + "/" + name) || fs::exists(dir + "/" + name + ".gz");
+}
+
+// The suite shares one scratch folder and one short Fashion-MNIST run (train, eval and the output checks all
+// read it), so the whole file stays well under a minute on 2 cores.
+class KilnCli : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    binary_ = kiln_binary();
+    std::string tmpl = ::testing::TempDir() + "kiln_cli_XXXXXX";
+    root_ = mkdtemp(tmpl.data()) ? tmpl : "";
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    if (!root_.empty()) fs::remove_all(root_, ec);
+    fashion_.reset();
+  }
+  void SetUp() override {
+    if (binary_.empty() || !fs::exists(binary_))
+      GTEST_SKIP() << "the kiln binary is not at '" << binary_
+                   << "' (expected <build>/bin/kiln next to <build>/tests/kiln_tests): build the kiln_cli target";
+    ASSERT_FALSE(root_.empty()) << "could not create a scratch folder";
+  }
+
+  // Runs `kiln args` (args are shell words: quote paths) with stdout and stderr captured.
+  static Result run(const std::string& args) {
+    static int counter = 0;
+    const std::string base = root_ + "/run" + std::to_string(counter++);
+    const std::string cmd = "'" + binary_ + "' " + args + " > '" + base + ".out' 2> '" + base + ".err' < /dev/null";
+    int status = std::system(cmd.c_str());
+    Result r;
+    if (status != -1 && WIFEXITED(status)) {
+      r.exited = true;
+      r.code = WEXITSTATUS(status);
+    }
+    r.out = slurp(base + ".out");
+    r.err = slurp(base + ".err");
+    return r;
+  }
+
+  static std::string fashion_dir() { return data::default_fashion_mnist_dir(); }
+  static bool have_fashion() {
+    return has_idx(fashion_dir(), "train-images-idx3-ubyte") && has_idx(fashion_dir(), "t10k-images-idx3-ubyte");
+  }
+
+  // A tiny MNIST-format dataset (random pixels, labels i % 10), for the tests that only need the CLI to get
+  // past loading data: they then run without Fashion-MNIST installed, and fast.
+  static std::string tiny_dataset() {
+    const std::string dir = root_ + "/tiny";
+    if (fs::exists(dir + "/t10k-labels-idx1-ubyte")) return dir;
+    fs::create_directories(dir);
+    auto write = [&](const std::string& prefix, int64_t n) {
+      io::IdxArray images, labels;
+      images.shape = {n, 28, 28};
+      images.bytes.resize(static_cast<size_t>(n * 28 * 28));
+      for (size_t i = 0; i < images.bytes.size(); ++i) images.bytes[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
+      labels.shape = {n};
+      for (int64_t i = 0; i < n; ++i) labels.bytes.push_back(static_cast<uint8_t>(i % 10));
+      io::write_idx(dir + "/" + prefix + "-images-idx3-ubyte", images);
+      io::write_idx(dir + "/" + prefix + "-labels-idx1-ubyte", labels);
+    };
+    write("train", 64);
+    write("t10k", 32);
+    return dir;
+  }
+
+  // `kiln train --device cpu --epochs 1 --limit 6000 --json`, run once for the suite.
+  struct FashionRun {
+    Result result;
+    std::string out_dir;
+  };
+  static const FashionRun& fashion_run() {
+    if (!fashion_) {
+      fashion_ = std::make_unique<FashionRun>();
+      fashion_->out_dir = root_ + "/fashion";
+      fashion_->result = run("train --device cpu --epochs 1 --limit 6000 --json --out '" + fashion_->out_dir + "'");
+    }
+    return *fashion_;
+  }
+
+  static std::string binary_, root_;
+  static std::unique_ptr<FashionRun> fashion_;
+};
+std::string KilnCli::binary_, KilnCli::root_;
+std::unique_ptr<KilnCli::FashionRun> KilnCli::fashion_;
+
+#define SKIP_WITHOUT_FASHION()                                                                                 \
+  do {                                                                                                         \
+    if (!have_fashion())                                                                                       \
+      GTEST_SKIP() << "Fashion-MNIST is not in " << fashion_dir() << " (install Debian's dataset-fashion-mnist)"; \
+  } while (0)
+
+// Checks a failure is a clean one: exit status 1 (kiln::Error, caught in main), not 2 (an unexpected
+// std::exception) nor a signal, with "kiln: error:" and every one of `needles` on stderr.
+void expect_clean_failure(const Result& r, const std::vector<std::string>& needles) {
+  ASSERT_TRUE(r.exited) << "kiln crashed\n" << r.describe();
+  EXPECT_EQ(r.code, 1) << r.describe();
+  EXPECT_NE(r.err.find("kiln: error:"), std::string::npos) << r.describe();
+  for (auto& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "stderr should mention '" << n << "'\n" << r.describe();
+}
+
+TEST_F(KilnCli, InfoJsonHasTheDocumentedKeys) {
+  Result r = run("info --json");
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  json j = r.last_json();
+  ASSERT_TRUE(j.is_object()) << r.describe();
+  for (const char* key : {"kiln_version", "build", "cuda_available", "cuda_runtime_version", "cuda_driver_version",
+                          "device_count", "gpus", "cuda_visible_devices", "best_device"})
+    EXPECT_TRUE(j.contains(key)) << "missing key " << key << " in " << j.dump();
+  for (const char* key : {"cuda", "cuda_architectures", "blas", "cpu_threads"})
+    EXPECT_TRUE(j["build"].contains(key)) << "missing key build." << key;
+  EXPECT_EQ(j["cuda_available"].get<bool>(), cuda::is_available());
+  EXPECT_EQ(j["device_count"].get<int>(), cuda::device_count());
+  EXPECT_EQ(j["gpus"].size(), static_cast<size_t>(cuda::device_count()));
+  EXPECT_EQ(j["best_device"], cuda::is_available() ? "cuda:0" : "cpu");
+  if (!cuda::is_available()) EXPECT_TRUE(j["unavailable_reason"].is_string()) << "the JSON should say why there is no GPU";
+  // The human-readable form works too.
+  Result text = run("info");
+  EXPECT_TRUE(text.exited && text.code == 0) << text.describe();
+  EXPECT_NE(text.out.find("best device"), std::string::npos) << text.describe();
+}
+
+TEST_F(KilnCli, TrainJsonReportsTheRun) {
+  SKIP_WITHOUT_FASHION();
+  const FashionRun& f = fashion_run();
+  ASSERT_TRUE(f.result.exited && f.result.code == 0) << f.result.describe();
+  json j = f.result.last_json();
+  ASSERT_TRUE(j.is_object()) << "the last stdout line should be JSON\n" << f.result.describe();
+  // The bar for this short run: one epoch on 6000 images already classifies Fashion-MNIST far above 10% chance.
+  EXPECT_GT(j["test_accuracy"].get<double>(), 0.70) << j.dump();
+  EXPECT_TRUE(j["test_loss"].is_number());
+  EXPECT_EQ(j["epochs"].get<int>(), 1);
+  EXPECT_GT(j["seconds"].get<double>(), 0.0);
+  EXPECT_GT(j["samples_per_second"].get<double>(), 0.0);
+  EXPECT_EQ(j["device"], "cpu");
+}
+
+TEST_F(KilnCli, TrainWritesCheckpointMetricsAndPlot) {
+  SKIP_WITHOUT_FASHION();
+  const FashionRun& f = fashion_run();
+  ASSERT_TRUE(f.result.exited && f.result.code == 0) << f.result.describe();
+  const std::string ckpt = f.out_dir + "/checkpoint.safetensors";
+  ASSERT_TRUE(fs::exists(ckpt));
+  Checkpoint ck = load_checkpoint(ckpt);
+  EXPECT_EQ(ck.metadata.at("epoch"), "1");
+  EXPECT_EQ(ck.metadata.at("dataset"), "fashion-mnist");
+  EXPECT_FALSE(ck.optimizer.empty());
+
+  EXPECT_EQ(count_lines(f.out_dir + "/metrics.jsonl"), 1u);
+  std::ifstream metrics(f.out_dir + "/metrics.jsonl");
+  std::string line;
+  std::getline(metrics, line);
+  json m = json::parse(line, nullptr, false);
+  ASSERT_TRUE(m.is_object()) << line;
+  EXPECT_EQ(m["epoch"], 1);
+  EXPECT_TRUE(m["loss"].is_number());
+
+  std::string png = slurp(f.out_dir + "/curves.png");
+  ASSERT_GE(png.size(), 8u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << "curves.png lacks the PNG signature";
+}
+
+TEST_F(KilnCli, EvalReportsTheSameAccuracyAsTrain) {
+  SKIP_WITHOUT_FASHION();
+  const FashionRun& f = fashion_run();
+  ASSERT_TRUE(f.result.exited && f.result.code == 0) << f.result.describe();
+  json t = f.result.last_json();
+  Result r = run("eval --device cpu --json --checkpoint '" + f.out_dir + "/checkpoint.safetensors'");
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  json e = r.last_json();
+  ASSERT_TRUE(e.is_object()) << r.describe();
+  EXPECT_EQ(e["accuracy"].get<double>(), t["test_accuracy"].get<double>());
+  EXPECT_NEAR(e["loss"].get<double>(), t["test_loss"].get<double>(), 1e-9);
+  EXPECT_EQ(e["samples"].get<int64_t>(), 10000);
+  int64_t total = 0;
+  for (auto& row : e["confusion"])
+    for (auto& v : row) total += v.get<int64_t>();
+  EXPECT_EQ(total, 10000);
+  EXPECT_EQ(e["classes"].size(), 10u);
+}
+
+// Two epochs in one run equal one epoch followed by `--epochs 2 --resume` in another folder.
+TEST_F(KilnCli, ResumeMatchesAnUninterruptedRun) {
+  SKIP_WITHOUT_FASHION();
+  const std::string common = "train --device cpu --limit 3000 --hidden 64 --json";
+  const std::string a = root_ + "/straight", b = root_ + "/resumed";
+  Result straight = run(common + " --epochs 2 --out '" + a + "'");
+  ASSERT_TRUE(straight.exited && straight.code == 0) << straight.describe();
+  Result first = run(common + " --epochs 1 --out '" + b + "'");
+  ASSERT_TRUE(first.exited && first.code == 0) << first.describe();
+  Result second = run(common + " --epochs 2 --resume --out '" + b + "'");
+  ASSERT_TRUE(second.exited && second.code == 0) << second.describe();
+
+  json ja = straight.last_json(), jb = second.last_json();
+  ASSERT_TRUE(ja.is_object() && jb.is_object());
+  EXPECT_EQ(jb["epochs_run"].get<int>(), 1) << "the resumed run trains only the missing epoch";
+  EXPECT_EQ(ja["test_accuracy"].get<double>(), jb["test_accuracy"].get<double>());
+  EXPECT_EQ(ja["test_loss"].get<double>(), jb["test_loss"].get<double>());
+  EXPECT_EQ(count_lines(b + "/metrics.jsonl"), 2u) << "the resumed metrics keep the first run's epoch";
+  EXPECT_EQ(load_checkpoint(b + "/checkpoint.safetensors").metadata.at("epoch"), "2");
+}
+
+// The whole pipeline on a tiny generated dataset: runs even where Fashion-MNIST is not installed.
+TEST_F(KilnCli, TrainAndEvalOnATinyMnistFolder) {
+  const std::string data = tiny_dataset(), out = root_ + "/tiny_run";
+  Result r = run("train --device cpu --dataset mnist --data '" + data + "' --epochs 2 --hidden 8 --json --out '" + out + "'");
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  json j = r.last_json();
+  ASSERT_TRUE(j.is_object()) << r.describe();
+  EXPECT_EQ(j["epochs"], 2);
+  EXPECT_EQ(count_lines(out + "/metrics.jsonl"), 2u);
+  Result e = run("eval --device cpu --json --data '" + data + "' --checkpoint '" + out + "/checkpoint.safetensors'");
+  ASSERT_TRUE(e.exited && e.code == 0) << e.describe();
+  EXPECT_EQ(e.last_json()["samples"], 32);
+  EXPECT_EQ(e.last_json()["accuracy"].get<double>(), j["test_accuracy"].get<double>());
+}
+
+TEST_F(KilnCli, MissingDataFolderNamesTheMissingFile) {
+  Result r = run("train --device cpu --data /nonexistent --out '" + root_ + "/nodata'");
+  expect_clean_failure(r, {"/nonexistent", "train-images-idx3-ubyte"});
+}
+
+TEST_F(KilnCli, UnavailableGpuIsADeviceErrorMessage) {
+  if (cuda::device_count() > 7) GTEST_SKIP() << "this machine has a cuda:7";
+  Result r = run("train --device cuda:7 --out '" + root_ + "/nogpu'");
+  // DeviceError's text: either "cannot use device 'cuda:7': <why no GPU>" or "device 'cuda:7' does not exist".
+  expect_clean_failure(r, {"cuda:7"});
+  EXPECT_TRUE(r.err.find("cannot use device") != std::string::npos || r.err.find("does not exist") != std::string::npos)
+      << r.describe();
+}
+
+TEST_F(KilnCli, BadHiddenWidthsAreRejected) {
+  Result r = run("train --device cpu --dataset mnist --data '" + tiny_dataset() + "' --hidden 12,x --out '" + root_ +
+                 "/badhidden'");
+  expect_clean_failure(r, {"--hidden", "12,x"});
+}
+
+TEST_F(KilnCli, UnknownOptimizerIsRejected) {
+  Result r = run("train --device cpu --dataset mnist --data '" + tiny_dataset() + "' --optimizer foo --out '" + root_ +
+                 "/badopt'");
+  expect_clean_failure(r, {"foo", "adam"});
+}
+
+TEST_F(KilnCli, EvalOnATruncatedCheckpointIsAnIOError) {
+  const std::string good = root_ + "/whole.safetensors", cut = root_ + "/truncated.safetensors";
+  nn::Sequential net(nn::Linear(784, 16), nn::ReLU(), nn::Linear(16, 10));
+  save_checkpoint(good, *net, nullptr, {{"model", "mlp"}, {"hidden", "16"}, {"classes", "10"}, {"dataset", "mnist"}});
+  std::string bytes = slurp(good);
+  ASSERT_GT(bytes.size(), 100u);
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  Result r = run("eval --device cpu --checkpoint '" + cut + "'");
+  expect_clean_failure(r, {cut});
+
+  Result missing = run("eval --device cpu --checkpoint '" + root_ + "/no_such.safetensors'");
+  expect_clean_failure(missing, {"no_such.safetensors"});
+}
+
+TEST_F(KilnCli, UnparsableOptionsFailWithUsage) {
+  Result r = run("train --epochs abc");
+  ASSERT_TRUE(r.exited) << r.describe();
+  EXPECT_NE(r.code, 0) << r.describe();
+  EXPECT_NE(r.err.find("--epochs"), std::string::npos) << r.describe();
+  Result none = run("");
+  ASSERT_TRUE(none.exited) << none.describe();
+  EXPECT_NE(none.code, 0) << "a subcommand is required\n" << none.describe();
+}
+}  // namespace
