@@ -1,4 +1,6 @@
 // nn::functional classification losses: nll_loss and cross_entropy (log_softmax once + gather, no one-hot).
+#include <cmath>
+
 #include "kiln/autograd/autograd.h"
 #include "kiln/nn/functional.h"
 #include "kiln/tensor/ops.h"
@@ -77,7 +79,14 @@ Tensor reduce_weighted(const Tensor& per, const Tensor& w, Reduction r) {
   switch (r) {
     case Reduction::None: return per;
     case Reduction::Sum: return sum(per);
-    default: return div(sum(per), sum(w));  // torch: divide by the summed weights of non-ignored targets
+    default: {
+      // torch: divide by the summed weights of non-ignored targets. When every target is ignored the loss is
+      // NaN (0/0) but the gradient is 0, so the NaN is added as a constant instead of flowing through the division.
+      Tensor total = sum(w);
+      Tensor none_left = eq(total, 0.0);
+      Tensor safe = where(none_left, ones_like(total), total);
+      return add(div(sum(per), safe), where(none_left, full_like(total, NAN), zeros_like(total)));
+    }
   }
 }
 

@@ -249,7 +249,7 @@ TEST_F(KilnCli, EvalReportsTheSameAccuracyAsTrain) {
 // Two epochs in one run equal one epoch followed by `--epochs 2 --resume` in another folder.
 TEST_F(KilnCli, ResumeMatchesAnUninterruptedRun) {
   SKIP_WITHOUT_FASHION();
-  const std::string common = "train --device cpu --limit 3000 --hidden 64 --json";
+  const std::string common = "train --device cpu --limit 3000 --json";
   const std::string a = root_ + "/straight", b = root_ + "/resumed";
   Result straight = run(common + " --epochs 2 --out '" + a + "'");
   ASSERT_TRUE(straight.exited && straight.code == 0) << straight.describe();
@@ -280,6 +280,11 @@ TEST_F(KilnCli, TrainAndEvalOnATinyMnistFolder) {
   ASSERT_TRUE(e.exited && e.code == 0) << e.describe();
   EXPECT_EQ(e.last_json()["samples"], 32);
   EXPECT_EQ(e.last_json()["accuracy"].get<double>(), j["test_accuracy"].get<double>());
+  // `predict` is an alias of `eval`; without --json it prints the accuracy and the confusion matrix as text.
+  Result text = run("predict --device cpu --data '" + data + "' --checkpoint '" + out + "/checkpoint.safetensors'");
+  ASSERT_TRUE(text.exited && text.code == 0) << text.describe();
+  EXPECT_NE(text.out.find("accuracy"), std::string::npos) << text.describe();
+  EXPECT_NE(text.out.find("confusion matrix"), std::string::npos) << text.describe();
 }
 
 TEST_F(KilnCli, MissingDataFolderNamesTheMissingFile) {

@@ -74,12 +74,16 @@ TEST_P(PointwiseBinaryTest, ScalarForms) {
 TEST_P(PointwiseBinaryTest, NonContiguousInputs) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor base = rnd({6, 8});
-  Tensor t = base.t();                        // [8, 6], transposed
+  Tensor t = base.t();                          // [8, 6], transposed
   Tensor st = rnd({8, 12}).slice(1, 0, 12, 2);  // [8, 6], step 2
-  Tensor ex = rnd({8, 1}).expand({8, 6});     // stride 0
+  Tensor ex = rnd({8, 1}).expand({8, 6});       // stride 0
   Shape s;
-  expect_ref(add(t, st), {8, 6}, ref_binary(t, st, [](double x, double y) { return x + y; }, &s));
-  expect_ref(mul(st, ex), {8, 6}, ref_binary(st, ex, [](double x, double y) { return x * y; }, &s));
+  expect_ref(add(t, st), {8, 6},
+             ref_binary(
+                 t, st, [](double x, double y) { return x + y; }, &s));
+  expect_ref(mul(st, ex), {8, 6},
+             ref_binary(
+                 st, ex, [](double x, double y) { return x * y; }, &s));
   expect_ref(maximum(t, ex), {8, 6}, ref_binary(t, ex, nan_max, &s));
   expect_ref(sub(t, 1.0), {8, 6}, ref_unary(t, [](double x) { return x - 1; }));
 }
@@ -107,8 +111,14 @@ TEST_P(PointwiseBinaryTest, SixteenBitInputsComputeInFloat) {
     Tensor sum = add(a, b, 0.5), q = div(a, b), m = a * 3;
     EXPECT_EQ(sum.dtype(), dt);
     EXPECT_EQ(q.dtype(), dt);
-    expect_ref(sum, {5, 7}, ref_binary(a, b, [](double x, double y) { return x + 0.5 * y; }, &s), r, 1e-3);
-    expect_ref(q, {5, 7}, ref_binary(a, b, [](double x, double y) { return x / y; }, &s), r, 1e-3);
+    expect_ref(sum, {5, 7},
+               ref_binary(
+                   a, b, [](double x, double y) { return x + 0.5 * y; }, &s),
+               r, 1e-3);
+    expect_ref(q, {5, 7},
+               ref_binary(
+                   a, b, [](double x, double y) { return x / y; }, &s),
+               r, 1e-3);
     expect_ref(m, {5, 7}, ref_unary(a, [](double x) { return 3 * x; }), r, 1e-3);
     expect_ref(maximum(a, b), {5, 7}, ref_binary(a, b, nan_max, &s), 0);
   }
@@ -132,7 +142,8 @@ TEST_P(PointwiseBinaryTest, IntegerArithmetic) {
   test::expect_values(remainder(a, b), {1, 1, -1, -1, 0, 0});
   test::expect_values(remainder(a, 3), {1, 2, 1, 2, 0, 2});
   test::expect_values(remainder(a, -3), {-2, -1, -2, -1, 0, -1});
-  test::expect_values(pow(vals({2, -3, 5, 1, -1, 0}, kInt64), vals({10, 3, 0, -2, -3, 2}, kInt64)), {1024, -27, 1, 1, -1, 0});
+  test::expect_values(pow(vals({2, -3, 5, 1, -1, 0}, kInt64), vals({10, 3, 0, -2, -3, 2}, kInt64)),
+                      {1024, -27, 1, 1, -1, 0});
   EXPECT_EQ(pow(a, 2).dtype(), kInt64);
   EXPECT_EQ(pow(a, 0.5).dtype(), kFloat32);
   test::expect_values(maximum(a, b), {7, 2, 7, -2, 3, 5});

@@ -18,7 +18,8 @@ TEST_P(PointwiseCompareTest, ComparisonsMatchReference) {
     Tensor a = round(uni(sa, -2, 2)), b = round(uni(sb, -2, 2));
     Shape s;
     auto ref = [&](std::function<bool(double, double)> f) {
-      return ref_binary(a, b, [f](double x, double y) { return f(x, y) ? 1.0 : 0.0; }, &s);
+      return ref_binary(
+          a, b, [f](double x, double y) { return f(x, y) ? 1.0 : 0.0; }, &s);
     };
     Tensor r = eq(a, b);
     EXPECT_EQ(r.dtype(), kBool);
@@ -72,7 +73,9 @@ TEST_P(PointwiseCompareTest, LogicalOps) {
   Tensor col = gt(rnd({3, 1}), 0.0);
   Shape s;
   expect_ref(logical_or(m.t(), col.t()), {4, 3},
-             ref_binary(m.t(), col.t(), [](double x, double y) { return (x != 0 || y != 0) ? 1.0 : 0.0; }, &s), 0);
+             ref_binary(
+                 m.t(), col.t(), [](double x, double y) { return (x != 0 || y != 0) ? 1.0 : 0.0; }, &s),
+             0);
 }
 
 TEST_P(PointwiseCompareTest, FloatClassification) {

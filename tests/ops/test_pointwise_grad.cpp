@@ -59,7 +59,10 @@ TEST_P(PointwiseGradTest, ScalarForms) {
       {"remainder", [](const Tensor& a) { return remainder(a, 0.7); }},
       {"where_scalar", [](const Tensor& a) { return where(gt(a, 0.0), a, 1.5); }},
       {"masked_fill", [](const Tensor& a) { return masked_fill(a, lt(a, 0.0), 2.0); }},
-      {"masked_fill_bcast", [](const Tensor& a) { return masked_fill(a, full({2, 1}, true, TensorOptions(kBool).device(a.device())), 0); }},
+      {"masked_fill_bcast",
+       [](const Tensor& a) {
+         return masked_fill(a, full({2, 1}, true, TensorOptions(kBool).device(a.device())), 0);
+       }},
   };
   for (auto& [name, f] : ops) {
     SCOPED_TRACE(name);
@@ -143,24 +146,70 @@ TEST_P(PointwiseGradTest, GradientsKeepInputDtypeAndZeroOutsideClamp) {
 TEST_P(PointwiseGradTest, InplaceOps) {
   KILN_SKIP_IF_NO_DEVICE();
   std::vector<std::pair<const char*, Fn2>> ops = {
-      {"add_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, 1.0); return add_(y, b, 2.0); }},
-      {"sub_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, 1.0); return sub_(y, b); }},
-      {"mul_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, 1.0); return mul_(y, b); }},
-      {"div_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, 1.0); return div_(y, b); }},
-      {"scalar_", [](const Tensor& a, const Tensor& b) {
+      {"add_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, 1.0);
+         return add_(y, b, 2.0);
+       }},
+      {"sub_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, 1.0);
+         return sub_(y, b);
+       }},
+      {"mul_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, 1.0);
+         return mul_(y, b);
+       }},
+      {"div_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, 1.0);
+         return div_(y, b);
+       }},
+      {"scalar_",
+       [](const Tensor& a, const Tensor& b) {
          Tensor y = mul(a, b);
          add_(y, 1.0);
          sub_(y, 0.5);
          mul_(y, 3.0);
          return div_(y, 2.0);
        }},
-      {"clamp_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, b); return clamp_(y, -0.6, 0.6); }},
-      {"relu_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, b); return relu_(y); }},
-      {"masked_fill_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, b); return masked_fill_(y, gt(a, 0.0), 1.0); }},
-      {"fill_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, b); fill_(y, 2.0); return add(y, a); }},
-      {"addcmul_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, 2.0); return addcmul_(y, a, b, 0.5); }},
-      {"addcdiv_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, 2.0); return addcdiv_(y, a, b, -0.5); }},
-      {"lerp_", [](const Tensor& a, const Tensor& b) { Tensor y = mul(a, 2.0); return lerp_(y, b, 0.3); }},
+      {"clamp_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, b);
+         return clamp_(y, -0.6, 0.6);
+       }},
+      {"relu_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, b);
+         return relu_(y);
+       }},
+      {"masked_fill_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, b);
+         return masked_fill_(y, gt(a, 0.0), 1.0);
+       }},
+      {"fill_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, b);
+         fill_(y, 2.0);
+         return add(y, a);
+       }},
+      {"addcmul_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, 2.0);
+         return addcmul_(y, a, b, 0.5);
+       }},
+      {"addcdiv_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, 2.0);
+         return addcdiv_(y, a, b, -0.5);
+       }},
+      {"lerp_",
+       [](const Tensor& a, const Tensor& b) {
+         Tensor y = mul(a, 2.0);
+         return lerp_(y, b, 0.3);
+       }},
   };
   for (auto& [name, f] : ops) {
     SCOPED_TRACE(name);

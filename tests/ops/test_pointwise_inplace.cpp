@@ -14,20 +14,24 @@ TEST_P(PointwiseInplaceTest, ArithmeticWithTensorsAndScalars) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor x = rnd({3, 4}), b = rnd({4}), p = uni({3, 1}, 0.5, 2);
   Shape s;
-  auto e = ref_binary(x, b, [](double u, double v) { return u + 2 * v; }, &s);
+  auto e = ref_binary(
+      x, b, [](double u, double v) { return u + 2 * v; }, &s);
   Tensor y = x.clone();
   void* data = y.data_ptr();
   Tensor& r = add_(y, b, 2);
   EXPECT_TRUE(r.is_same(y));
   EXPECT_EQ(y.data_ptr(), data);  // written in place
   expect_ref(y, {3, 4}, e);
-  auto e2 = ref_binary(y, b, [](double u, double v) { return u - v; }, &s);
+  auto e2 = ref_binary(
+      y, b, [](double u, double v) { return u - v; }, &s);
   sub_(y, b);
   expect_ref(y, {3, 4}, e2);
-  auto e3 = ref_binary(y, p, [](double u, double v) { return u * v; }, &s);
+  auto e3 = ref_binary(
+      y, p, [](double u, double v) { return u * v; }, &s);
   mul_(y, p);
   expect_ref(y, {3, 4}, e3);
-  auto e4 = ref_binary(y, p, [](double u, double v) { return u / v; }, &s);
+  auto e4 = ref_binary(
+      y, p, [](double u, double v) { return u / v; }, &s);
   div_(y, p);
   expect_ref(y, {3, 4}, e4, 2e-6);
   auto e5 = ref_unary(y, [](double u) { return ((u + 1.5) - 0.5) * 4 / 8; });
@@ -55,7 +59,8 @@ TEST_P(PointwiseInplaceTest, StridedSelfAndPartialOverlap) {
   // self += self.t() reads elements the loop has already written unless the input is copied first.
   Tensor sq = rnd({5, 5});
   Shape s;
-  auto e = ref_binary(sq, sq.t(), [](double u, double v) { return u + v; }, &s);
+  auto e = ref_binary(
+      sq, sq.t(), [](double u, double v) { return u + v; }, &s);
   add_(sq, sq.t());
   expect_ref(sq, {5, 5}, e);
 }

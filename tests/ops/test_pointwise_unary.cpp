@@ -17,9 +17,7 @@ struct UnaryCase {
 };
 
 double ref_gelu(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
-double ref_gelu_tanh(double x) {
-  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-}
+double ref_gelu_tanh(double x) { return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); }
 double ref_sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 double ref_softplus(double x, double beta, double threshold) {
   return x * beta > threshold ? x : std::log1p(std::exp(beta * x)) / beta;
@@ -40,11 +38,13 @@ std::vector<UnaryCase> unary_cases() {
       {"tanh", [](const Tensor& x) { return tanh(x); }, [](double x) { return std::tanh(x); }, -5, 5},
       {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, ref_sigmoid, -10, 10},
       {"relu", [](const Tensor& x) { return relu(x); }, [](double x) { return x > 0 ? x : 0; }, -3, 3},
-      {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }, [](double x) { return x > 0 ? x : 0.2 * x; }, -3, 3},
+      {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }, [](double x) { return x > 0 ? x : 0.2 * x; },
+       -3, 3},
       {"gelu", [](const Tensor& x) { return gelu(x); }, ref_gelu, -5, 5},
       {"gelu_tanh", [](const Tensor& x) { return gelu(x, "tanh"); }, ref_gelu_tanh, -5, 5},
       {"silu", [](const Tensor& x) { return silu(x); }, [](double x) { return x * ref_sigmoid(x); }, -8, 8},
-      {"softplus", [](const Tensor& x) { return softplus(x); }, [](double x) { return ref_softplus(x, 1, 20); }, -30, 30},
+      {"softplus", [](const Tensor& x) { return softplus(x); }, [](double x) { return ref_softplus(x, 1, 20); }, -30,
+       30},
       {"softplus_beta", [](const Tensor& x) { return softplus(x, 2.0, 5.0); },
        [](double x) { return ref_softplus(x, 2, 5); }, -5, 5},
       {"floor", [](const Tensor& x) { return floor(x); }, [](double x) { return std::floor(x); }, -5, 5},
@@ -154,7 +154,8 @@ TEST_P(PointwiseUnaryTest, ClampWithNanAndPromotion) {
   expect_ref(clamp(x, -1, 1.5), x.sizes(), ref_unary(x, [](double v) { return std::min(std::max(v, -1.0), 1.5); }), 0);
   expect_ref(clamp_min(x, 0.5), x.sizes(), ref_unary(x, [](double v) { return std::max(v, 0.5); }), 0);
   expect_ref(clamp_max(x, -0.5), x.sizes(), ref_unary(x, [](double v) { return std::min(v, -0.5); }), 0);
-  expect_ref(clamp(x.t(), -1, 1), {5, 6}, ref_unary(x.t(), [](double v) { return std::min(std::max(v, -1.0), 1.0); }), 0);
+  expect_ref(clamp(x.t(), -1, 1), {5, 6}, ref_unary(x.t(), [](double v) { return std::min(std::max(v, -1.0), 1.0); }),
+             0);
   auto n = clamp(vals({NAN, 5, -5}), -1, 1).to_vector<double>();
   EXPECT_TRUE(std::isnan(n[0]));
   EXPECT_EQ(n[1], 1);

@@ -55,8 +55,8 @@ inline std::vector<double> ref_unary(const Tensor& a, const std::function<double
 }
 
 /// Same shape, and each element within atol + rtol*|e| of the reference (NaN matches NaN, inf matches inf).
-inline void expect_ref(const Tensor& actual, const Shape& shape, const std::vector<double>& expected, double rtol = 1e-6,
-                       double atol = 1e-6) {
+inline void expect_ref(const Tensor& actual, const Shape& shape, const std::vector<double>& expected,
+                       double rtol = 1e-6, double atol = 1e-6) {
   ASSERT_EQ(actual.sizes(), shape) << "got shape " << actual.shape_str() << ", expected " << shape_to_string(shape);
   auto a = actual.to_vector<double>();
   ASSERT_EQ(a.size(), expected.size());
@@ -75,10 +75,14 @@ inline void expect_ref(const Tensor& actual, const Shape& shape, const std::vect
 /// Tolerances for a dtype: 16-bit types compute in float but store with 8 (bf16) or 11 (f16) bits.
 inline double rtol_for(DType t) {
   switch (t) {
-    case kFloat16: return 2e-3;
-    case kBFloat16: return 1.6e-2;
-    case kFloat32: return 2e-6;
-    default: return 1e-12;
+    case kFloat16:
+      return 2e-3;
+    case kBFloat16:
+      return 1.6e-2;
+    case kFloat32:
+      return 2e-6;
+    default:
+      return 1e-12;
   }
 }
 
@@ -107,6 +111,7 @@ class PointwiseTest : public DeviceTest {
 
 /// The shapes every binary test broadcasts over: equal, both-sided size-1 dims, rank growth, 0-dim, empty.
 inline std::vector<std::pair<Shape, Shape>> binary_shapes() {
-  return {{{3, 4}, {3, 4}}, {{3, 1}, {1, 4}}, {{4}, {2, 3, 4}}, {{}, {3}}, {{2, 3}, {}}, {{0, 3}, {3}}, {{2, 1, 3}, {4, 1}}};
+  return {{{3, 4}, {3, 4}}, {{3, 1}, {1, 4}}, {{4}, {2, 3, 4}},   {{}, {3}},
+          {{2, 3}, {}},     {{0, 3}, {3}},    {{2, 1, 3}, {4, 1}}};
 }
 }  // namespace kiln::test

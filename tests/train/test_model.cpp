@@ -141,6 +141,7 @@ TEST(TrainModel, EvaluateConfusionMatrixSumsToSamplesAndMatchesAccuracy) {
   model.fit(p.x, p.y, opts);
 
   train::EvalResult r = model.evaluate(p.x, p.y, /*batch_size=*/64);  // 64 does not divide 300
+  EXPECT_TRUE(net->is_training()) << "evaluate restores training mode";
   EXPECT_EQ(r.samples, 300);
   ASSERT_EQ(r.confusion.size(), 3u);
   int64_t total = 0, diagonal = 0;

@@ -80,6 +80,9 @@ void run_train(const TrainArgs& a) {
   std::ostream& log = a.json ? std::cerr : std::cout;
   log << "device: " << why << "\n";
 
+  // Settings are checked before the data is read, so a typo fails at once.
+  std::vector<int64_t> hidden = parse_hidden(a.hidden);
+  train::optimizer_by_name(a.optimizer, {zeros({1}).requires_grad_()}, a.lr);
   Task task = make_task(a.dataset, a.data_dir);
   Split train_split = load_split(task, true), test_split = load_split(task, false);
   if (a.limit > 0 && a.limit < train_split.images.size(0)) {
@@ -90,7 +93,6 @@ void run_train(const TrainArgs& a) {
       << test_split.images.size(0) << " test)\n";
 
   manual_seed(a.seed);
-  std::vector<int64_t> hidden = parse_hidden(a.hidden);
   nn::Sequential net = build_mlp(28 * 28, hidden, static_cast<int64_t>(task.classes.size()));
   net->to(device);
   train::Model model(net);

@@ -17,9 +17,9 @@ class Callback {
  public:
   virtual ~Callback() = default;
   virtual void on_train_begin(Model&) {}
-  virtual void on_epoch_begin(Model&, int epoch) {}
+  virtual void on_epoch_begin(Model&, int /*epoch*/) {}
   /// After each optimizer step. batch counts from 0; num_batches is the epoch's total.
-  virtual void on_batch_end(Model&, int64_t batch, int64_t num_batches) {}
+  virtual void on_batch_end(Model&, int64_t /*batch*/, int64_t /*num_batches*/) {}
   virtual void on_epoch_end(Model&, const EpochLogs&) {}
   virtual void on_train_end(Model&, const History&) {}
 };

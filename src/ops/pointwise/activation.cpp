@@ -71,7 +71,9 @@ Tensor leaky_relu(const Tensor& a, double slope) {
   Tensor out = ops::unary_raw(UnaryOp::LeakyRelu, a, slope);
   return record_activation(
       "LeakyReluBackward0", a, out, false,
-      [slope](const Tensor& g, const Tensor& x) { return ops::unary_backward_raw(UnaryBackwardOp::LeakyRelu, g, x, slope); },
+      [slope](const Tensor& g, const Tensor& x) {
+        return ops::unary_backward_raw(UnaryBackwardOp::LeakyRelu, g, x, slope);
+      },
       [slope](const Tensor& g, const Tensor& x) { return where(gt(x, 0), g, mul(g, slope)); });
 }
 

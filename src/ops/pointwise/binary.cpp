@@ -45,7 +45,9 @@ Tensor add_scalar_impl(const char* op, const char* node, const Tensor& a, const 
 }
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) { return add_impl("add", "AddBackward0", a, b, alpha); }
+Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  return add_impl("add", "AddBackward0", a, b, alpha);
+}
 
 Tensor add(const Tensor& a, const Scalar& b) { return add_scalar_impl("add", "AddBackward1", a, b, 1); }
 

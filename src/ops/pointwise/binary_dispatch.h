@@ -21,17 +21,14 @@ void binary_kernel(const ElementwiseIter& it, BinaryOp op, const Scalar& alpha) 
         Loop::template run<scalar_t, scalar_t, scalar_t>(it, AddFn<T>{alpha.to<T>()});
       });
     case BinaryOp::Mul:
-      return KILN_DISPATCH_ALL(dt, "mul", [&] {
-        Loop::template run<scalar_t, scalar_t, scalar_t>(it, MulFn<opmath_t<scalar_t>>{});
-      });
+      return KILN_DISPATCH_ALL(
+          dt, "mul", [&] { Loop::template run<scalar_t, scalar_t, scalar_t>(it, MulFn<opmath_t<scalar_t>>{}); });
     case BinaryOp::Div:
-      return KILN_DISPATCH_FLOATING(dt, "div", [&] {
-        Loop::template run<scalar_t, scalar_t, scalar_t>(it, DivFn<opmath_t<scalar_t>>{});
-      });
+      return KILN_DISPATCH_FLOATING(
+          dt, "div", [&] { Loop::template run<scalar_t, scalar_t, scalar_t>(it, DivFn<opmath_t<scalar_t>>{}); });
     case BinaryOp::Pow:
-      return KILN_DISPATCH_NUMERIC(dt, "pow", [&] {
-        Loop::template run<scalar_t, scalar_t, scalar_t>(it, PowFn<opmath_t<scalar_t>>{});
-      });
+      return KILN_DISPATCH_NUMERIC(
+          dt, "pow", [&] { Loop::template run<scalar_t, scalar_t, scalar_t>(it, PowFn<opmath_t<scalar_t>>{}); });
     case BinaryOp::Remainder:
       return KILN_DISPATCH_NUMERIC(dt, "remainder", [&] {
         int zero_divisor = 0;
@@ -74,15 +71,18 @@ void binary_scalar_kernel(const ElementwiseIter& it, BinaryOp op, const Scalar& 
     case BinaryOp::Pow:
       return KILN_DISPATCH_NUMERIC(dt, "pow", [&] {
         using T = opmath_t<scalar_t>;
-        if (scalar_first) Loop::template run<scalar_t, scalar_t>(it, ScalarLhs<PowFn<T>, T>{PowFn<T>{}, s.to<T>()});
-        else Loop::template run<scalar_t, scalar_t>(it, ScalarRhs<PowFn<T>, T>{PowFn<T>{}, s.to<T>()});
+        if (scalar_first)
+          Loop::template run<scalar_t, scalar_t>(it, ScalarLhs<PowFn<T>, T>{PowFn<T>{}, s.to<T>()});
+        else
+          Loop::template run<scalar_t, scalar_t>(it, ScalarRhs<PowFn<T>, T>{PowFn<T>{}, s.to<T>()});
       });
     case BinaryOp::Remainder:  // the front end refuses an integer zero divisor before launching
       return KILN_DISPATCH_NUMERIC(dt, "remainder", [&] {
         using T = opmath_t<scalar_t>;
         Loop::template run<scalar_t, scalar_t>(it, ScalarRhs<RemainderFn<T>, T>{RemainderFn<T>{}, s.to<T>()});
       });
-    default: break;
+    default:
+      break;
   }
   bad_pointwise_op("binary_scalar_stub");
 }
@@ -91,11 +91,16 @@ template <typename Loop>
 void compare_kernel(const ElementwiseIter& it, CompareOp op) {
   KILN_DISPATCH_ALL(it.dtypes[1], "compare", [&] {
     switch (op) {
-      case CompareOp::Eq: return Loop::template run<bool, scalar_t, scalar_t>(it, EqFn{});
-      case CompareOp::Ne: return Loop::template run<bool, scalar_t, scalar_t>(it, NeFn{});
-      case CompareOp::Lt: return Loop::template run<bool, scalar_t, scalar_t>(it, LtFn{});
-      case CompareOp::Le: return Loop::template run<bool, scalar_t, scalar_t>(it, LeFn{});
-      default: bad_pointwise_op("compare_stub");  // gt/ge arrive as lt/le with swapped operands
+      case CompareOp::Eq:
+        return Loop::template run<bool, scalar_t, scalar_t>(it, EqFn{});
+      case CompareOp::Ne:
+        return Loop::template run<bool, scalar_t, scalar_t>(it, NeFn{});
+      case CompareOp::Lt:
+        return Loop::template run<bool, scalar_t, scalar_t>(it, LtFn{});
+      case CompareOp::Le:
+        return Loop::template run<bool, scalar_t, scalar_t>(it, LeFn{});
+      default:
+        bad_pointwise_op("compare_stub");  // gt/ge arrive as lt/le with swapped operands
     }
   });
 }
@@ -106,12 +111,18 @@ void compare_scalar_kernel(const ElementwiseIter& it, CompareOp op, const Scalar
     using T = opmath_t<scalar_t>;
     T v = s.to<T>();
     switch (op) {
-      case CompareOp::Eq: return Loop::template run<bool, scalar_t>(it, CompareScalarFn<EqFn, T>{{}, v});
-      case CompareOp::Ne: return Loop::template run<bool, scalar_t>(it, CompareScalarFn<NeFn, T>{{}, v});
-      case CompareOp::Lt: return Loop::template run<bool, scalar_t>(it, CompareScalarFn<LtFn, T>{{}, v});
-      case CompareOp::Le: return Loop::template run<bool, scalar_t>(it, CompareScalarFn<LeFn, T>{{}, v});
-      case CompareOp::Gt: return Loop::template run<bool, scalar_t>(it, CompareScalarFn<GtFn, T>{{}, v});
-      case CompareOp::Ge: return Loop::template run<bool, scalar_t>(it, CompareScalarFn<GeFn, T>{{}, v});
+      case CompareOp::Eq:
+        return Loop::template run<bool, scalar_t>(it, CompareScalarFn<EqFn, T>{{}, v});
+      case CompareOp::Ne:
+        return Loop::template run<bool, scalar_t>(it, CompareScalarFn<NeFn, T>{{}, v});
+      case CompareOp::Lt:
+        return Loop::template run<bool, scalar_t>(it, CompareScalarFn<LtFn, T>{{}, v});
+      case CompareOp::Le:
+        return Loop::template run<bool, scalar_t>(it, CompareScalarFn<LeFn, T>{{}, v});
+      case CompareOp::Gt:
+        return Loop::template run<bool, scalar_t>(it, CompareScalarFn<GtFn, T>{{}, v});
+      case CompareOp::Ge:
+        return Loop::template run<bool, scalar_t>(it, CompareScalarFn<GeFn, T>{{}, v});
     }
   });
 }
@@ -119,10 +130,14 @@ void compare_scalar_kernel(const ElementwiseIter& it, CompareOp op, const Scalar
 template <typename Loop>
 void logical_kernel(const ElementwiseIter& it, LogicalOp op) {
   switch (op) {
-    case LogicalOp::And: return Loop::template run<bool, bool, bool>(it, AndFn{});
-    case LogicalOp::Or: return Loop::template run<bool, bool, bool>(it, OrFn{});
-    case LogicalOp::Xor: return Loop::template run<bool, bool, bool>(it, XorFn{});
-    case LogicalOp::Not: return Loop::template run<bool, bool>(it, NotFn{});
+    case LogicalOp::And:
+      return Loop::template run<bool, bool, bool>(it, AndFn{});
+    case LogicalOp::Or:
+      return Loop::template run<bool, bool, bool>(it, OrFn{});
+    case LogicalOp::Xor:
+      return Loop::template run<bool, bool, bool>(it, XorFn{});
+    case LogicalOp::Not:
+      return Loop::template run<bool, bool>(it, NotFn{});
   }
 }
 

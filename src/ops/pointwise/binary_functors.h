@@ -11,19 +11,25 @@ namespace kiln::ops {
 /// NaN test that also compiles (to false) for integer and bool types, on host and device.
 template <typename T>
 KILN_HD bool is_nan_value(T v) {
-  if constexpr (std::is_floating_point<T>::value) return v != v;
-  else return false;
+  if constexpr (std::is_floating_point<T>::value)
+    return v != v;
+  else
+    return false;
 }
 template <typename T>
 KILN_HD bool is_inf_value(T v) {
-  if constexpr (std::is_floating_point<T>::value) return v == std::numeric_limits<T>::infinity() || v == -std::numeric_limits<T>::infinity();
-  else return false;
+  if constexpr (std::is_floating_point<T>::value)
+    return v == std::numeric_limits<T>::infinity() || v == -std::numeric_limits<T>::infinity();
+  else
+    return false;
 }
 /// v < 0 without a "comparison always false" warning for unsigned types.
 template <typename T>
 KILN_HD bool is_negative_value(T v) {
-  if constexpr (std::is_signed<T>::value) return v < T(0);
-  else return false;
+  if constexpr (std::is_signed<T>::value)
+    return v < T(0);
+  else
+    return false;
 }
 
 // ---- arithmetic ----
@@ -31,15 +37,19 @@ template <typename T>
 struct AddFn {  // a + alpha*b; alpha is 1 for plain add, -alpha for sub (exact, as torch does)
   T alpha;
   KILN_HD T operator()(T a, T b) const {
-    if constexpr (std::is_same<T, bool>::value) return a || (alpha && b);
-    else return a + alpha * b;
+    if constexpr (std::is_same<T, bool>::value)
+      return a || (alpha && b);
+    else
+      return a + alpha * b;
   }
 };
 template <typename T>
 struct MulFn {
   KILN_HD T operator()(T a, T b) const {
-    if constexpr (std::is_same<T, bool>::value) return a && b;
-    else return a * b;
+    if constexpr (std::is_same<T, bool>::value)
+      return a && b;
+    else
+      return a * b;
   }
 };
 template <typename T>
@@ -110,7 +120,8 @@ struct RemainderFn {
 template <typename T>
 struct MaximumFn {
   KILN_HD T operator()(T a, T b) const {
-    if constexpr (std::is_same<T, bool>::value) return a || b;
+    if constexpr (std::is_same<T, bool>::value)
+      return a || b;
     else {
       if (is_nan_value(a)) return a;
       if (is_nan_value(b)) return b;
@@ -121,7 +132,8 @@ struct MaximumFn {
 template <typename T>
 struct MinimumFn {
   KILN_HD T operator()(T a, T b) const {
-    if constexpr (std::is_same<T, bool>::value) return a && b;
+    if constexpr (std::is_same<T, bool>::value)
+      return a && b;
     else {
       if (is_nan_value(a)) return a;
       if (is_nan_value(b)) return b;
@@ -146,12 +158,42 @@ struct ScalarLhs {
 };
 
 // ---- comparisons and logic (bool results) ----
-struct EqFn { template <typename T> KILN_HD bool operator()(T a, T b) const { return a == b; } };
-struct NeFn { template <typename T> KILN_HD bool operator()(T a, T b) const { return a != b; } };
-struct LtFn { template <typename T> KILN_HD bool operator()(T a, T b) const { return a < b; } };
-struct LeFn { template <typename T> KILN_HD bool operator()(T a, T b) const { return a <= b; } };
-struct GtFn { template <typename T> KILN_HD bool operator()(T a, T b) const { return a > b; } };
-struct GeFn { template <typename T> KILN_HD bool operator()(T a, T b) const { return a >= b; } };
+struct EqFn {
+  template <typename T>
+  KILN_HD bool operator()(T a, T b) const {
+    return a == b;
+  }
+};
+struct NeFn {
+  template <typename T>
+  KILN_HD bool operator()(T a, T b) const {
+    return a != b;
+  }
+};
+struct LtFn {
+  template <typename T>
+  KILN_HD bool operator()(T a, T b) const {
+    return a < b;
+  }
+};
+struct LeFn {
+  template <typename T>
+  KILN_HD bool operator()(T a, T b) const {
+    return a <= b;
+  }
+};
+struct GtFn {
+  template <typename T>
+  KILN_HD bool operator()(T a, T b) const {
+    return a > b;
+  }
+};
+struct GeFn {
+  template <typename T>
+  KILN_HD bool operator()(T a, T b) const {
+    return a >= b;
+  }
+};
 /// a op s for a comparison functor.
 template <typename F, typename T>
 struct CompareScalarFn {
@@ -160,10 +202,18 @@ struct CompareScalarFn {
   KILN_HD bool operator()(T a) const { return f(a, s); }
 };
 
-struct AndFn { KILN_HD bool operator()(bool a, bool b) const { return a && b; } };
-struct OrFn { KILN_HD bool operator()(bool a, bool b) const { return a || b; } };
-struct XorFn { KILN_HD bool operator()(bool a, bool b) const { return a != b; } };
-struct NotFn { KILN_HD bool operator()(bool a) const { return !a; } };
+struct AndFn {
+  KILN_HD bool operator()(bool a, bool b) const { return a && b; }
+};
+struct OrFn {
+  KILN_HD bool operator()(bool a, bool b) const { return a || b; }
+};
+struct XorFn {
+  KILN_HD bool operator()(bool a, bool b) const { return a != b; }
+};
+struct NotFn {
+  KILN_HD bool operator()(bool a) const { return !a; }
+};
 
 /// torch.isclose: equal values (infinities included) are close; NaN only matches NaN with equal_nan;
 /// otherwise |a - b| <= atol + rtol*|b| in the operands' precision (integers in double).
@@ -192,7 +242,9 @@ struct IscloseFn {
 // ---- selection ----
 struct WhereFn {
   template <typename T>
-  KILN_HD T operator()(bool c, T a, T b) const { return c ? a : b; }
+  KILN_HD T operator()(bool c, T a, T b) const {
+    return c ? a : b;
+  }
 };
 /// cond == when ? value : a (masked_fill is when = true, where(c, a, scalar) is when = false).
 template <typename T>

@@ -17,8 +17,8 @@ Tensor pow(const Tensor& a, const Tensor& e) {
     ops::SavedOutput so(out);
     autograd::record(
         "PowBackward1", out, {a, e},
-        [ma = InputMeta(a), me = InputMeta(e), sa = SavedTensor(a), se = SavedTensor(e),
-         so](const TensorList& g, const std::vector<bool>& need) {
+        [ma = InputMeta(a), me = InputMeta(e), sa = SavedTensor(a), se = SavedTensor(e), so](
+            const TensorList& g, const std::vector<bool>& need) {
           TensorList r(2);
           Tensor av = sa.get(), ev = se.get();
           // d/da = e * a^(e-1), defined as 0 where e == 0 (so 0^0 has no NaN gradient), as torch.
@@ -43,7 +43,8 @@ Tensor pow(const Tensor& a, const Scalar& e) {
   if (autograd::needs_grad({&a})) {
     autograd::record("PowBackward0", out, {a},
                      [ma = InputMeta(a), sa = SavedTensor(a), e](const TensorList& g, const std::vector<bool>&) {
-                       if (e.to_double() == 0.0) return TensorList{zeros(ma.shape, TensorOptions(ma.dtype).device(g[0].device()))};
+                       if (e.to_double() == 0.0)
+                         return TensorList{zeros(ma.shape, TensorOptions(ma.dtype).device(g[0].device()))};
                        double em1 = e.to_double() - 1.0;
                        Tensor d = em1 == 0.0 ? g[0] : mul(g[0], pow(sa.get(), Scalar(em1)));
                        return TensorList{reduce_grad(mul(d, e), ma.shape, ma.dtype)};
@@ -78,7 +79,8 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
                        TensorList r(2);
                        if (need[0]) r[0] = reduce_grad(g[0], ma.shape, ma.dtype);
                        // a % b = a - b * floor(a / b)
-                       if (need[1]) r[1] = reduce_grad(neg(mul(g[0], floor(div(sa.get(), sb.get())))), mb.shape, mb.dtype);
+                       if (need[1])
+                         r[1] = reduce_grad(neg(mul(g[0], floor(div(sa.get(), sb.get())))), mb.shape, mb.dtype);
                        return r;
                      });
   }
@@ -87,13 +89,14 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
 
 Tensor remainder(const Tensor& a, const Scalar& b) {
   DType rt = result_type(a, b);
-  KILN_CHECK(is_floating_point(rt) || b.to_long() != 0,
-             "ZeroDivisionError: remainder of an integer tensor by zero (", dtype_name(rt), ")");
+  KILN_CHECK(is_floating_point(rt) || b.to_long() != 0, "ZeroDivisionError: remainder of an integer tensor by zero (",
+             dtype_name(rt), ")");
   Tensor out = ops::binary_scalar_raw("remainder", BinaryOp::Remainder, a, b, rt);
   if (autograd::needs_grad({&a})) {
-    autograd::record("RemainderBackward1", out, {a}, [ma = InputMeta(a)](const TensorList& g, const std::vector<bool>&) {
-      return TensorList{reduce_grad(g[0], ma.shape, ma.dtype)};
-    });
+    autograd::record("RemainderBackward1", out, {a},
+                     [ma = InputMeta(a)](const TensorList& g, const std::vector<bool>&) {
+                       return TensorList{reduce_grad(g[0], ma.shape, ma.dtype)};
+                     });
   }
   return out;
 }
@@ -105,21 +108,26 @@ Tensor extremum(const char* name, const char* node, BinaryOp op, const Tensor& a
   Tensor out = ops::binary_raw(name, op, a, b, result_type(a, b));
   if (autograd::needs_grad({&a, &b})) {
     bool is_max = op == BinaryOp::Maximum;
-    autograd::record(node, out, {a, b},
-                     [ma = InputMeta(a), mb = InputMeta(b), sa = SavedTensor(a), sb = SavedTensor(b), is_max](
-                         const TensorList& g, const std::vector<bool>& need) {
-                       TensorList r(2);
-                       Tensor av = sa.get(), bv = sb.get();
-                       Tensor shared = where(eq(av, bv), div(g[0], 2), g[0]);
-                       if (need[0]) r[0] = reduce_grad(masked_fill(shared, is_max ? lt(av, bv) : gt(av, bv), 0), ma.shape, ma.dtype);
-                       if (need[1]) r[1] = reduce_grad(masked_fill(shared, is_max ? gt(av, bv) : lt(av, bv), 0), mb.shape, mb.dtype);
-                       return r;
-                     });
+    autograd::record(
+        node, out, {a, b},
+        [ma = InputMeta(a), mb = InputMeta(b), sa = SavedTensor(a), sb = SavedTensor(b), is_max](
+            const TensorList& g, const std::vector<bool>& need) {
+          TensorList r(2);
+          Tensor av = sa.get(), bv = sb.get();
+          Tensor shared = where(eq(av, bv), div(g[0], 2), g[0]);
+          if (need[0]) r[0] = reduce_grad(masked_fill(shared, is_max ? lt(av, bv) : gt(av, bv), 0), ma.shape, ma.dtype);
+          if (need[1]) r[1] = reduce_grad(masked_fill(shared, is_max ? gt(av, bv) : lt(av, bv), 0), mb.shape, mb.dtype);
+          return r;
+        });
   }
   return out;
 }
 }  // namespace
 
-Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", "MaximumBackward0", BinaryOp::Maximum, a, b); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", "MinimumBackward0", BinaryOp::Minimum, a, b); }
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return extremum("maximum", "MaximumBackward0", BinaryOp::Maximum, a, b);
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return extremum("minimum", "MinimumBackward0", BinaryOp::Minimum, a, b);
+}
 }  // namespace kiln

@@ -48,7 +48,8 @@ Tensor logical(const char* name, LogicalOp op, const Tensor& a, const Tensor& b)
 
 Tensor float_class(const char* name, ops::FloatClass op, const Tensor& a) {
   // Integers are never NaN or infinite.
-  if (!a.is_floating_point()) return full(a.sizes(), op == ops::FloatClass::IsFinite, TensorOptions(kBool).device(a.device()));
+  if (!a.is_floating_point())
+    return full(a.sizes(), op == ops::FloatClass::IsFinite, TensorOptions(kBool).device(a.device()));
   Tensor out = make_tensor(a.sizes(), kBool, a.device());
   if (out.numel() == 0) return out;
   auto it = ops::make_elementwise_iter(out, {a}, name);

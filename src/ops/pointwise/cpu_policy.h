@@ -2,6 +2,8 @@
 // iterations run an `omp simd` loop (vectorised at -O2 too, where GCC's cheap cost model would not),
 // everything else goes through the shared strided loop.
 #pragma once
+#include <algorithm>
+#include <memory>
 #include <tuple>
 #include <utility>
 
@@ -20,6 +22,14 @@ inline void dense_loop(out_t* out, const std::tuple<const in_t*...>& in, int64_t
   for (int64_t i = 0; i < n; ++i) out[i] = static_cast<out_t>(fl(static_cast<opmath_t<in_t>>(std::get<I>(p)[i])...));
 }
 
+// The row an input contributes: itself, or its one value spread over buf when it is constant along the row.
+template <typename T>
+inline const T* row_pointer(const T* src, const std::unique_ptr<T[]>& buf, int64_t n) {
+  if (!buf) return src;
+  std::fill_n(buf.get(), n, *src);
+  return buf.get();
+}
+
 template <typename out_t, typename... in_t, typename F, size_t... I>
 void cpu_pointwise(const ElementwiseIter& it, const F& f, std::index_sequence<I...> seq) {
   out_t* out = static_cast<out_t*>(it.data[0]);
@@ -30,20 +40,25 @@ void cpu_pointwise(const ElementwiseIter& it, const F& f, std::index_sequence<I.
     });
     return;
   }
-  // Row-dense: every operand is unit-stride along the innermost dim (e.g. a [N, C] + [C] bias add).
+  // Row-dense: the output and every input are unit-stride along the innermost dim (a [N, C] + [C] bias
+  // add), or an input is constant along it (stride 0: a [N, C] - [N, 1] mean). A constant is spread into
+  // a per-thread row buffer so the inner loop stays one vectorised dense loop.
   const OffsetCalc& c = it.calc;
   int nd = c.ndim;
-  bool rows_dense = nd >= 1 && c.sizes[nd - 1] >= 16;
-  for (int k = 0; k < it.noperands && rows_dense; ++k) rows_dense = c.strides[k][nd - 1] == 1;
+  bool rows_dense = nd >= 1 && c.sizes[nd - 1] >= 16 && c.strides[0][nd - 1] == 1;
+  for (int k = 1; k < it.noperands && rows_dense; ++k)
+    rows_dense = c.strides[k][nd - 1] == 0 || c.strides[k][nd - 1] == 1;
   if (!rows_dense) return cpu_elementwise<out_t, in_t...>(it, f);
   int64_t inner = c.sizes[nd - 1], rows = it.numel / inner;
+  const bool constant_row[sizeof...(in_t) + 1] = {(c.strides[I + 1][nd - 1] == 0)..., false};
   cpu::parallel_for(0, rows, std::max<int64_t>(1, cpu::kGrainSize / inner), [&](int64_t rb, int64_t re) {
+    std::tuple<std::unique_ptr<in_t[]>...> bufs{(constant_row[I] ? std::make_unique<in_t[]>(inner) : nullptr)...};
     for (int64_t r = rb; r < re; ++r) {
       int64_t off[kMaxOperands];
       c.offsets(r * inner, off);
-      dense_loop<out_t, in_t...>(out + off[0],
-                                 std::tuple<const in_t*...>{(static_cast<const in_t*>(it.data[I + 1]) + off[I + 1])...},
-                                 inner, f, seq);
+      std::tuple<const in_t*...> in{
+          row_pointer(static_cast<const in_t*>(it.data[I + 1]) + off[I + 1], std::get<I>(bufs), inner)...};
+      dense_loop<out_t, in_t...>(out + off[0], in, inner, f, seq);
     }
   });
 }

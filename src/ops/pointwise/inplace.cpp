@@ -38,7 +38,8 @@ bool begin_inplace(const char* op, Tensor& self, const std::vector<const Tensor*
 void binary_inplace(const char* op, Tensor& self, const Tensor& b, BinaryOp bop, DType rt, const Scalar& alpha) {
   if (rt != self.dtype()) return store_result(self, binary_raw(op, bop, self, b, rt, alpha));
   Tensor cb = cast_for_kernel(b, rt);
-  run_inplace(op, self, {self, cb}, [&](const ElementwiseIter& it) { binary_stub(self.device().type(), it, bop, alpha); });
+  run_inplace(op, self, {self, cb},
+              [&](const ElementwiseIter& it) { binary_stub(self.device().type(), it, bop, alpha); });
 }
 
 void binary_scalar_inplace(const char* op, Tensor& self, const Scalar& s, BinaryOp bop, DType rt, const Scalar& alpha,
@@ -81,7 +82,9 @@ Tensor& add_scalar_inplace(const char* op, const char* node, Tensor& self, const
 }
 }  // namespace
 
-Tensor& add_(Tensor& self, const Tensor& b, const Scalar& alpha) { return add_inplace("add_", "AddBackward0", self, b, alpha); }
+Tensor& add_(Tensor& self, const Tensor& b, const Scalar& alpha) {
+  return add_inplace("add_", "AddBackward0", self, b, alpha);
+}
 Tensor& add_(Tensor& self, const Scalar& b) { return add_scalar_inplace("add_", "AddBackward1", self, b); }
 
 Tensor& sub_(Tensor& self, const Tensor& b, const Scalar& alpha) {

@@ -13,7 +13,8 @@ using ops::reduce_grad;
 
 Tensor& fill_(Tensor& self, const Scalar& v) {
   bool track = ops::begin_inplace("fill_", self, {}, self.sizes(), self.dtype());
-  ops::run_inplace("fill_", self, {}, [&](const ops::ElementwiseIter& it) { ops::fill_stub(self.device().type(), it, v); });
+  ops::run_inplace("fill_", self, {},
+                   [&](const ops::ElementwiseIter& it) { ops::fill_stub(self.device().type(), it, v); });
   if (track)  // the old value is overwritten: it gets a zero gradient
     autograd::record("FillBackward0", self, {self},
                      [](const TensorList& g, const std::vector<bool>&) { return TensorList{zeros_like(g[0])}; });
@@ -64,12 +65,13 @@ Tensor& relu_(Tensor& self) {
     ops::unary_stub(self.device().type(), it, ops::UnaryOp::Relu, 0, 0);
   });
   if (track)
-    autograd::record("ReluBackward0", self, {self}, [so = SavedTensor(self, true)](const TensorList& g, const std::vector<bool>&) {
-      Tensor y = so.get();
-      if (!autograd::grad_mode_enabled())
-        return TensorList{ops::unary_backward_raw(ops::UnaryBackwardOp::ReluOut, g[0], y)};
-      return TensorList{masked_fill(g[0], le(y, 0), 0)};
-    });
+    autograd::record("ReluBackward0", self, {self},
+                     [so = SavedTensor(self, true)](const TensorList& g, const std::vector<bool>&) {
+                       Tensor y = so.get();
+                       if (!autograd::grad_mode_enabled())
+                         return TensorList{ops::unary_backward_raw(ops::UnaryBackwardOp::ReluOut, g[0], y)};
+                       return TensorList{masked_fill(g[0], le(y, 0), 0)};
+                     });
   return self;
 }
 
@@ -96,9 +98,8 @@ void ternary_inplace(const char* op, ops::TernaryOp top, Tensor& self, const Ten
   std::vector<Tensor> inputs{ops::cast_for_kernel(self, rt), ops::cast_for_kernel(a, rt)};
   if (b.defined()) inputs.push_back(ops::cast_for_kernel(b, rt));
   if (rt == self.dtype()) {
-    ops::run_inplace(op, self, inputs, [&](const ops::ElementwiseIter& it) {
-      ops::ternary_stub(self.device().type(), it, top, s);
-    });
+    ops::run_inplace(op, self, inputs,
+                     [&](const ops::ElementwiseIter& it) { ops::ternary_stub(self.device().type(), it, top, s); });
   } else {
     Tensor out = make_tensor(self.sizes(), rt, self.device());
     if (out.numel() > 0) {
@@ -154,12 +155,13 @@ Tensor& lerp_(Tensor& self, const Tensor& end, const Scalar& w) {
   InputMeta ms(self), me(end);
   ternary_inplace("lerp_", ops::TernaryOp::Lerp, self, end, Tensor(), w, track);
   if (track)
-    autograd::record("LerpBackward0", self, {self, end}, [ms, me, w](const TensorList& g, const std::vector<bool>& need) {
-      TensorList r(2);
-      if (need[0]) r[0] = reduce_grad(mul(g[0], 1.0 - w.to_double()), ms.shape, ms.dtype);
-      if (need[1]) r[1] = reduce_grad(mul(g[0], w), me.shape, me.dtype);
-      return r;
-    });
+    autograd::record("LerpBackward0", self, {self, end},
+                     [ms, me, w](const TensorList& g, const std::vector<bool>& need) {
+                       TensorList r(2);
+                       if (need[0]) r[0] = reduce_grad(mul(g[0], 1.0 - w.to_double()), ms.shape, ms.dtype);
+                       if (need[1]) r[1] = reduce_grad(mul(g[0], w), me.shape, me.dtype);
+                       return r;
+                     });
   return self;
 }
 }  // namespace kiln

@@ -16,8 +16,8 @@ enum class BinaryOp : int8_t { Add, Mul, Div, Pow, Remainder, Maximum, Minimum }
 /// Remainder with an integer dtype throws ValueError("ZeroDivisionError") on a zero divisor (CPU).
 KILN_DECLARE_DISPATCH(binary_stub, void (*)(const ElementwiseIter&, BinaryOp, const Scalar& alpha));
 /// out = op(a, s), or op(s, a) when scalar_first; Add is s + alpha*a (so rsub is alpha = -1).
-KILN_DECLARE_DISPATCH(binary_scalar_stub,
-                      void (*)(const ElementwiseIter&, BinaryOp, const Scalar& s, const Scalar& alpha, bool scalar_first));
+KILN_DECLARE_DISPATCH(binary_scalar_stub, void (*)(const ElementwiseIter&, BinaryOp, const Scalar& s,
+                                                   const Scalar& alpha, bool scalar_first));
 
 enum class CompareOp : int8_t { Eq, Ne, Lt, Le, Gt, Ge };
 /// bool out = a op b (Gt/Ge are passed as Lt/Le with the operands swapped by the front end).
@@ -31,13 +31,31 @@ KILN_DECLARE_DISPATCH(logical_stub, void (*)(const ElementwiseIter&, LogicalOp))
 
 enum class UnaryOp : int8_t {
   // Numeric dtypes, result in the input's dtype.
-  Neg, Abs, Sign, Square, Relu,
+  Neg,
+  Abs,
+  Sign,
+  Square,
+  Relu,
   // Floating dtypes only.
-  Exp, Log, Log1p, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Reciprocal, Floor, Ceil, Round,
+  Exp,
+  Log,
+  Log1p,
+  Sqrt,
+  Rsqrt,
+  Sin,
+  Cos,
+  Tanh,
+  Sigmoid,
+  Reciprocal,
+  Floor,
+  Ceil,
+  Round,
   LeakyRelu,  // p0 = negative slope
-  GeluErf, GeluTanh, Silu,
-  Softplus,   // p0 = beta, p1 = threshold
-  NormCdf,    // standard normal CDF, used by gelu's gradient
+  GeluErf,
+  GeluTanh,
+  Silu,
+  Softplus,  // p0 = beta, p1 = threshold
+  NormCdf,   // standard normal CDF, used by gelu's gradient
 };
 /// True for the ops that accept integer dtypes.
 inline bool unary_accepts_integers(UnaryOp op) { return op <= UnaryOp::Relu; }
@@ -49,8 +67,10 @@ enum class UnaryBackwardOp : int8_t {
   TanhOut,     // g * (1 - y^2)
   ReluOut,     // y > 0 ? g : 0
   LeakyRelu,   // x > 0 ? g : g * p0
-  GeluErf, GeluTanh, Silu,
-  Softplus,    // p0 = beta, p1 = threshold
+  GeluErf,
+  GeluTanh,
+  Silu,
+  Softplus,  // p0 = beta, p1 = threshold
 };
 /// Fused first derivatives: out = f(g, x_or_y), floating dtypes.
 KILN_DECLARE_DISPATCH(unary_backward_stub, void (*)(const ElementwiseIter&, UnaryBackwardOp, double p0, double p1));

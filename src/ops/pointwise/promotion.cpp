@@ -22,14 +22,22 @@ KILN_DEFINE_DISPATCH(isclose_stub);
 
 const char* torch_type_name(DType t) {
   switch (t) {
-    case DType::Bool: return "Bool";
-    case DType::UInt8: return "Byte";
-    case DType::Int32: return "Int";
-    case DType::Int64: return "Long";
-    case DType::Float16: return "Half";
-    case DType::BFloat16: return "BFloat16";
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
+    case DType::Bool:
+      return "Bool";
+    case DType::UInt8:
+      return "Byte";
+    case DType::Int32:
+      return "Int";
+    case DType::Int64:
+      return "Long";
+    case DType::Float16:
+      return "Half";
+    case DType::BFloat16:
+      return "BFloat16";
+    case DType::Float32:
+      return "Float";
+    case DType::Float64:
+      return "Double";
   }
   return "Unknown";
 }
@@ -56,8 +64,10 @@ int combine_categories(int higher, int lower) {
 }  // namespace
 
 ResultType& ResultType::add(const Tensor& t) {
-  if (t.dim() == 0) zero_ = promote_slot(zero_, t.dtype());
-  else dim_ = promote_slot(dim_, t.dtype());
+  if (t.dim() == 0)
+    zero_ = promote_slot(zero_, t.dtype());
+  else
+    dim_ = promote_slot(dim_, t.dtype());
   return *this;
 }
 ResultType& ResultType::add(const Scalar& s) {
@@ -131,8 +141,7 @@ void check_not_bool(const char* op, DType t, const char* advice) {
   KILN_CHECK_DTYPE(t != DType::Bool, op, ": not supported for bool tensors. ", advice);
 }
 
-Tensor binary_raw(const char* name, BinaryOp op, const Tensor& a, const Tensor& b, DType compute,
-                  const Scalar& alpha) {
+Tensor binary_raw(const char* name, BinaryOp op, const Tensor& a, const Tensor& b, DType compute, const Scalar& alpha) {
   check_same_device(name, {&a, &b});
   Tensor out = make_tensor(broadcast_shape(name, a.sizes(), b.sizes()), compute, a.device());
   if (out.numel() == 0) return out;

@@ -17,10 +17,16 @@ Scalar clip_bound(const Scalar& s, DType t) {
   if (is_floating_point(t) || s.is_floating_point()) return s;
   int64_t lo = 0, hi = 1;
   switch (t) {
-    case DType::UInt8: hi = 255; break;
-    case DType::Int32: lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max(); break;
-    case DType::Int64: return s;
-    default: break;
+    case DType::UInt8:
+      hi = 255;
+      break;
+    case DType::Int32:
+      lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+      break;
+    case DType::Int64:
+      return s;
+    default:
+      break;
   }
   int64_t v = s.to_long();
   return Scalar(v < lo ? lo : v > hi ? hi : v);
@@ -93,7 +99,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (autograd::needs_grad({&a, &b})) {
     autograd::record("WhereBackward0", out, {a, b},
                      [ma = InputMeta(a), mb = InputMeta(b), sc = SavedTensor(cond)](const TensorList& g,
-                                                                                   const std::vector<bool>& need) {
+                                                                                    const std::vector<bool>& need) {
                        TensorList r(2);
                        Tensor cond = sc.get();
                        if (need[0]) r[0] = reduce_grad(where(cond, g[0], 0), ma.shape, ma.dtype);
@@ -117,12 +123,12 @@ Tensor select_scalar(const char* op, const char* node, const Tensor& cond, const
     ops::select_scalar_stub(out.device().type(), it, value, when);
   }
   if (autograd::needs_grad({&a})) {
-    autograd::record(node, out, {a}, [ma = InputMeta(a), sc = SavedTensor(cond), when](const TensorList& g,
-                                                                          const std::vector<bool>&) {
-      Tensor cond = sc.get();
-      Tensor d = when ? masked_fill(g[0], cond, 0) : where(cond, g[0], 0);
-      return TensorList{reduce_grad(d, ma.shape, ma.dtype)};
-    });
+    autograd::record(node, out, {a},
+                     [ma = InputMeta(a), sc = SavedTensor(cond), when](const TensorList& g, const std::vector<bool>&) {
+                       Tensor cond = sc.get();
+                       Tensor d = when ? masked_fill(g[0], cond, 0) : where(cond, g[0], 0);
+                       return TensorList{reduce_grad(d, ma.shape, ma.dtype)};
+                     });
   }
   return out;
 }

@@ -20,10 +20,11 @@ template <typename F>
 Tensor with_grad(const char* node, const Tensor& a, const Tensor& out, bool save_input, bool save_output, F fn) {
   if (!autograd::needs_grad({&a})) return out;
   ops::SavedOutput so = save_output ? ops::SavedOutput(out) : ops::SavedOutput();
-  autograd::record(node, out, {a},
-                   [sa = save_input ? SavedTensor(a) : SavedTensor(), so, fn](const TensorList& g, const std::vector<bool>&) {
-                     return TensorList{fn(g[0], sa.defined() ? sa.get() : Tensor(), so.defined() ? so.get() : Tensor())};
-                   });
+  autograd::record(
+      node, out, {a},
+      [sa = save_input ? SavedTensor(a) : SavedTensor(), so, fn](const TensorList& g, const std::vector<bool>&) {
+        return TensorList{fn(g[0], sa.defined() ? sa.get() : Tensor(), so.defined() ? so.get() : Tensor())};
+      });
   so.set_node(out.grad_fn());
   return out;
 }
@@ -35,7 +36,8 @@ Tensor zero_grad(const Tensor& g, const Tensor&, const Tensor&) { return zeros_l
 Tensor neg(const Tensor& a) {
   ops::check_not_bool("neg", a.dtype(), "To invert a mask, use logical_not() instead.");
   Tensor out = ops::unary_raw(UnaryOp::Neg, a);
-  return with_grad("NegBackward0", a, out, false, false, [](const Tensor& g, const Tensor&, const Tensor&) { return neg(g); });
+  return with_grad("NegBackward0", a, out, false, false,
+                   [](const Tensor& g, const Tensor&, const Tensor&) { return neg(g); });
 }
 
 Tensor abs(const Tensor& a) {
@@ -90,7 +92,8 @@ Tensor tanh(const Tensor& a) {
   return with_grad("TanhBackward0", a, float_unary(UnaryOp::Tanh, a), false, true,
                    [](const Tensor& g, const Tensor&, const Tensor& y) {
                      // One fused kernel unless a differentiable graph is wanted (create_graph).
-                     if (!autograd::grad_mode_enabled()) return ops::unary_backward_raw(ops::UnaryBackwardOp::TanhOut, g, y);
+                     if (!autograd::grad_mode_enabled())
+                       return ops::unary_backward_raw(ops::UnaryBackwardOp::TanhOut, g, y);
                      return mul(g, rsub(square(y), 1));
                    });
 }

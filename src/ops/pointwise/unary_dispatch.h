@@ -14,12 +14,18 @@ template <typename Loop>
 void unary_integral_kernel(const ElementwiseIter& it, UnaryOp op) {
   KILN_DISPATCH_NUMERIC(it.dtypes[0], "unary", [&] {
     switch (op) {
-      case UnaryOp::Neg: return Loop::template run<scalar_t, scalar_t>(it, NegFn{});
-      case UnaryOp::Abs: return Loop::template run<scalar_t, scalar_t>(it, AbsFn{});
-      case UnaryOp::Sign: return Loop::template run<scalar_t, scalar_t>(it, SignFn{});
-      case UnaryOp::Square: return Loop::template run<scalar_t, scalar_t>(it, SquareFn{});
-      case UnaryOp::Relu: return Loop::template run<scalar_t, scalar_t>(it, ReluFn{});
-      default: bad_pointwise_op("unary_stub");
+      case UnaryOp::Neg:
+        return Loop::template run<scalar_t, scalar_t>(it, NegFn{});
+      case UnaryOp::Abs:
+        return Loop::template run<scalar_t, scalar_t>(it, AbsFn{});
+      case UnaryOp::Sign:
+        return Loop::template run<scalar_t, scalar_t>(it, SignFn{});
+      case UnaryOp::Square:
+        return Loop::template run<scalar_t, scalar_t>(it, SquareFn{});
+      case UnaryOp::Relu:
+        return Loop::template run<scalar_t, scalar_t>(it, ReluFn{});
+      default:
+        bad_pointwise_op("unary_stub");
     }
   });
 }
@@ -30,26 +36,46 @@ void unary_kernel(const ElementwiseIter& it, UnaryOp op, double p0, double p1) {
   KILN_DISPATCH_FLOATING(it.dtypes[0], "unary", [&] {
     using T = opmath_t<scalar_t>;
     switch (op) {
-      case UnaryOp::Exp: return Loop::template run<scalar_t, scalar_t>(it, ExpFn{});
-      case UnaryOp::Log: return Loop::template run<scalar_t, scalar_t>(it, LogFn{});
-      case UnaryOp::Log1p: return Loop::template run<scalar_t, scalar_t>(it, Log1pFn{});
-      case UnaryOp::Sqrt: return Loop::template run<scalar_t, scalar_t>(it, SqrtFn{});
-      case UnaryOp::Rsqrt: return Loop::template run<scalar_t, scalar_t>(it, RsqrtFn{});
-      case UnaryOp::Sin: return Loop::template run<scalar_t, scalar_t>(it, SinFn{});
-      case UnaryOp::Cos: return Loop::template run<scalar_t, scalar_t>(it, CosFn{});
-      case UnaryOp::Tanh: return Loop::template run<scalar_t, scalar_t>(it, TanhFn{});
-      case UnaryOp::Sigmoid: return Loop::template run<scalar_t, scalar_t>(it, SigmoidFn{});
-      case UnaryOp::Reciprocal: return Loop::template run<scalar_t, scalar_t>(it, ReciprocalFn{});
-      case UnaryOp::Floor: return Loop::template run<scalar_t, scalar_t>(it, FloorFn{});
-      case UnaryOp::Ceil: return Loop::template run<scalar_t, scalar_t>(it, CeilFn{});
-      case UnaryOp::Round: return Loop::template run<scalar_t, scalar_t>(it, RoundFn{});
-      case UnaryOp::LeakyRelu: return Loop::template run<scalar_t, scalar_t>(it, LeakyReluFn<T>{T(p0)});
-      case UnaryOp::GeluErf: return Loop::template run<scalar_t, scalar_t>(it, GeluErfFn{});
-      case UnaryOp::GeluTanh: return Loop::template run<scalar_t, scalar_t>(it, GeluTanhFn{});
-      case UnaryOp::Silu: return Loop::template run<scalar_t, scalar_t>(it, SiluFn{});
-      case UnaryOp::Softplus: return Loop::template run<scalar_t, scalar_t>(it, SoftplusFn<T>{T(p0), T(p1)});
-      case UnaryOp::NormCdf: return Loop::template run<scalar_t, scalar_t>(it, NormCdfFn{});
-      default: bad_pointwise_op("unary_stub");
+      case UnaryOp::Exp:
+        return Loop::template run<scalar_t, scalar_t>(it, ExpFn{});
+      case UnaryOp::Log:
+        return Loop::template run<scalar_t, scalar_t>(it, LogFn{});
+      case UnaryOp::Log1p:
+        return Loop::template run<scalar_t, scalar_t>(it, Log1pFn{});
+      case UnaryOp::Sqrt:
+        return Loop::template run<scalar_t, scalar_t>(it, SqrtFn{});
+      case UnaryOp::Rsqrt:
+        return Loop::template run<scalar_t, scalar_t>(it, RsqrtFn{});
+      case UnaryOp::Sin:
+        return Loop::template run<scalar_t, scalar_t>(it, SinFn{});
+      case UnaryOp::Cos:
+        return Loop::template run<scalar_t, scalar_t>(it, CosFn{});
+      case UnaryOp::Tanh:
+        return Loop::template run<scalar_t, scalar_t>(it, TanhFn{});
+      case UnaryOp::Sigmoid:
+        return Loop::template run<scalar_t, scalar_t>(it, SigmoidFn{});
+      case UnaryOp::Reciprocal:
+        return Loop::template run<scalar_t, scalar_t>(it, ReciprocalFn{});
+      case UnaryOp::Floor:
+        return Loop::template run<scalar_t, scalar_t>(it, FloorFn{});
+      case UnaryOp::Ceil:
+        return Loop::template run<scalar_t, scalar_t>(it, CeilFn{});
+      case UnaryOp::Round:
+        return Loop::template run<scalar_t, scalar_t>(it, RoundFn{});
+      case UnaryOp::LeakyRelu:
+        return Loop::template run<scalar_t, scalar_t>(it, LeakyReluFn<T>{T(p0)});
+      case UnaryOp::GeluErf:
+        return Loop::template run<scalar_t, scalar_t>(it, GeluErfFn{});
+      case UnaryOp::GeluTanh:
+        return Loop::template run<scalar_t, scalar_t>(it, GeluTanhFn{});
+      case UnaryOp::Silu:
+        return Loop::template run<scalar_t, scalar_t>(it, SiluFn{});
+      case UnaryOp::Softplus:
+        return Loop::template run<scalar_t, scalar_t>(it, SoftplusFn<T>{T(p0), T(p1)});
+      case UnaryOp::NormCdf:
+        return Loop::template run<scalar_t, scalar_t>(it, NormCdfFn{});
+      default:
+        bad_pointwise_op("unary_stub");
     }
   });
 }
@@ -59,14 +85,20 @@ void unary_backward_kernel(const ElementwiseIter& it, UnaryBackwardOp op, double
   KILN_DISPATCH_FLOATING(it.dtypes[0], "unary_backward", [&] {
     using T = opmath_t<scalar_t>;
     switch (op) {
-      case UnaryBackwardOp::SigmoidOut: return Loop::template run<scalar_t, scalar_t, scalar_t>(it, SigmoidBackwardFn{});
-      case UnaryBackwardOp::TanhOut: return Loop::template run<scalar_t, scalar_t, scalar_t>(it, TanhBackwardFn{});
-      case UnaryBackwardOp::ReluOut: return Loop::template run<scalar_t, scalar_t, scalar_t>(it, ReluBackwardFn{});
+      case UnaryBackwardOp::SigmoidOut:
+        return Loop::template run<scalar_t, scalar_t, scalar_t>(it, SigmoidBackwardFn{});
+      case UnaryBackwardOp::TanhOut:
+        return Loop::template run<scalar_t, scalar_t, scalar_t>(it, TanhBackwardFn{});
+      case UnaryBackwardOp::ReluOut:
+        return Loop::template run<scalar_t, scalar_t, scalar_t>(it, ReluBackwardFn{});
       case UnaryBackwardOp::LeakyRelu:
         return Loop::template run<scalar_t, scalar_t, scalar_t>(it, LeakyReluBackwardFn<T>{T(p0)});
-      case UnaryBackwardOp::GeluErf: return Loop::template run<scalar_t, scalar_t, scalar_t>(it, GeluErfBackwardFn{});
-      case UnaryBackwardOp::GeluTanh: return Loop::template run<scalar_t, scalar_t, scalar_t>(it, GeluTanhBackwardFn{});
-      case UnaryBackwardOp::Silu: return Loop::template run<scalar_t, scalar_t, scalar_t>(it, SiluBackwardFn{});
+      case UnaryBackwardOp::GeluErf:
+        return Loop::template run<scalar_t, scalar_t, scalar_t>(it, GeluErfBackwardFn{});
+      case UnaryBackwardOp::GeluTanh:
+        return Loop::template run<scalar_t, scalar_t, scalar_t>(it, GeluTanhBackwardFn{});
+      case UnaryBackwardOp::Silu:
+        return Loop::template run<scalar_t, scalar_t, scalar_t>(it, SiluBackwardFn{});
       case UnaryBackwardOp::Softplus:
         return Loop::template run<scalar_t, scalar_t, scalar_t>(it, SoftplusBackwardFn<T>{T(p0), T(p1)});
     }
@@ -77,9 +109,12 @@ template <typename Loop>
 void float_class_kernel(const ElementwiseIter& it, FloatClass op) {
   KILN_DISPATCH_FLOATING(it.dtypes[1], "isnan", [&] {
     switch (op) {
-      case FloatClass::IsNan: return Loop::template run<bool, scalar_t>(it, IsNanFn{});
-      case FloatClass::IsInf: return Loop::template run<bool, scalar_t>(it, IsInfFn{});
-      case FloatClass::IsFinite: return Loop::template run<bool, scalar_t>(it, IsFiniteFn{});
+      case FloatClass::IsNan:
+        return Loop::template run<bool, scalar_t>(it, IsNanFn{});
+      case FloatClass::IsInf:
+        return Loop::template run<bool, scalar_t>(it, IsInfFn{});
+      case FloatClass::IsFinite:
+        return Loop::template run<bool, scalar_t>(it, IsFiniteFn{});
     }
   });
 }
