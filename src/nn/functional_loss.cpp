@@ -117,7 +117,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
           Tensor x = sx.get(), tt = st.get(), ww = sw.get();
           Tensor gw = ww.defined() ? mul(g[0], ww) : g[0];
           autograd::TensorList r(3);
-          if (need[0]) r[0] = mul(gw, div(sub(x, tt), clamp_min(mul(rsub(x, 1.0), x), 1e-12)));
+          // torch clamps with its float constant 1e-12f (= 9.99999996e-13), used here too so the values match.
+          if (need[0]) r[0] = mul(gw, div(sub(x, tt), clamp_min(mul(rsub(x, 1.0), x), static_cast<double>(1e-12f))));
           if (need[1]) r[1] = mul(gw, sub(clamped_log1m(x), clamped_log(x)));
           if (need[2]) r[2] = sum_to(mul(g[0], bce_terms(x, tt)), w_shape);
           return r;

@@ -86,6 +86,15 @@ TEST_P(PointwiseBinaryTest, NonContiguousInputs) {
                  st, ex, [](double x, double y) { return x * y; }, &s));
   expect_ref(maximum(t, ex), {8, 6}, ref_binary(t, ex, nan_max, &s));
   expect_ref(sub(t, 1.0), {8, 6}, ref_unary(t, [](double x) { return x - 1; }));
+  // Rows of >= 16 elements take the CPU's row-dense loop: a unit-stride bias, a per-row constant, both.
+  Tensor x = rnd({5, 40}), bias = rnd({40}), col = rnd({5, 1});
+  expect_ref(add(x, bias), {5, 40}, ref_binary(x, bias, [](double u, double v) { return u + v; }, &s));
+  expect_ref(sub(x, col), {5, 40}, ref_binary(x, col, [](double u, double v) { return u - v; }, &s));
+  expect_ref(mul(col, bias), {5, 40}, ref_binary(col, bias, [](double u, double v) { return u * v; }, &s));
+  Tensor w = where(gt(col, 0.0), x, bias);  // three operands: cond constant per row, bias unit-stride
+  auto wv = w.to_vector<double>(), xv = x.to_vector<double>(), bv = bias.to_vector<double>(), cv = col.to_vector<double>();
+  for (int r = 0; r < 5; ++r)
+    for (int k = 0; k < 40; ++k) EXPECT_EQ(wv[r * 40 + k], cv[r] > 0 ? xv[r * 40 + k] : bv[k]) << r << "," << k;
 }
 
 TEST_P(PointwiseBinaryTest, EmptyAndZeroDim) {

@@ -21,7 +21,7 @@ namespace {
 
 struct TrainArgs {
   std::string dataset = "fashion-mnist", data_dir, model = "mlp", hidden = "256,128", device = "auto";
-  int epochs = 10;
+  int epochs = 15;
   int64_t batch_size = 64;
   double lr = 1e-3;
   std::string optimizer = "adam";
