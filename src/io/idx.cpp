@@ -12,6 +12,8 @@
 #include <memory>
 
 #include "io/atomic_file.h"
+#include "io/fd.h"
+#include "kiln/tensor/tensor.h"
 #include "kiln/core/error.h"
 
 namespace kiln::io {
@@ -46,20 +48,6 @@ constexpr TypeCode kTypeCodes[] = {
     {0x08, "unsigned byte", 1, DType::UInt8}, {0x09, "signed byte", 1, DType::Int32},
     {0x0B, "short", 2, DType::Int32},         {0x0C, "int", 4, DType::Int32},
     {0x0D, "float", 4, DType::Float32},       {0x0E, "double", 8, DType::Float64},
-};
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-// Owns a file descriptor so that every error path closes it.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
 };
 
 // Reads the file's bytes, decompressing gzip members as they stream past; read() returns < n only at the end.
@@ -182,9 +170,9 @@ IdxArray read_idx(const std::string& path) {
     if (dim != 0 && numel > (UINT64_MAX / 8) / dim) overflow = true;
     numel *= dim;
   }
-  if (overflow) fail(path, "shape " + shape_string(out.shape) + " is too large (element count overflows)");
+  if (overflow) fail(path, "shape " + shape_to_string(out.shape) + " is too large (element count overflows)");
   const uint64_t expected = numel * type->file_size;
-  const std::string what = std::to_string(expected) + " payload bytes for shape " + shape_string(out.shape) +
+  const std::string what = std::to_string(expected) + " payload bytes for shape " + shape_to_string(out.shape) +
                            " of " + type->name;
 
   const uint64_t header_bytes = 4 + 4 * ndim;
@@ -247,14 +235,14 @@ void write_idx(const std::string& path, const IdxArray& arr, bool gzip) {
   uint64_t numel = 1;
   for (int64_t d : arr.shape) {
     if (d < 0 || d > int64_t{UINT32_MAX})
-      fail(path, "shape " + shape_string(arr.shape) + " has a dim outside [0, 2^32), which IDX cannot store");
+      fail(path, "shape " + shape_to_string(arr.shape) + " has a dim outside [0, 2^32), which IDX cannot store");
     for (int s = 24; s >= 0; s -= 8) buf.push_back(static_cast<uint8_t>(d >> s));
     if (d != 0 && numel > (UINT64_MAX / 8) / static_cast<uint64_t>(d))
-      fail(path, "shape " + shape_string(arr.shape) + " is too large (element count overflows)");
+      fail(path, "shape " + shape_to_string(arr.shape) + " is too large (element count overflows)");
     numel *= static_cast<uint64_t>(d);
   }
   if (arr.bytes.size() != numel * elem)
-    fail(path, "shape " + shape_string(arr.shape) + " of " + dtype_name(arr.dtype) + " needs " +
+    fail(path, "shape " + shape_to_string(arr.shape) + " of " + dtype_name(arr.dtype) + " needs " +
                    std::to_string(numel * elem) + " bytes, but the array has " + std::to_string(arr.bytes.size()));
   const size_t header = buf.size();
   buf.insert(buf.end(), arr.bytes.begin(), arr.bytes.end());

@@ -12,6 +12,8 @@
 #include <set>
 
 #include "io/atomic_file.h"
+#include "io/fd.h"
+#include "kiln/tensor/tensor.h"
 #include "kiln/core/error.h"
 
 namespace kiln::io {
@@ -61,20 +63,6 @@ bool byte_size(const std::vector<int64_t>& shape, size_t elem, uint64_t* out) {
   *out = n;
   return true;
 }
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-// Owns a file descriptor so that every error path closes it.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 void read_exact(const std::string& path, int fd, uint8_t* dst, size_t n, uint64_t offset) {
   while (n > 0) {
@@ -155,7 +143,7 @@ Parsed parse_entry(const std::string& path, const std::string& name, const Json&
   uint64_t want = 0;
   const bool fits = byte_size(p.entry.shape, element_size(p.entry.dtype), &want);
   if (!fits || want != p.end - p.begin)
-    fail(path, "tensor '" + name + "': shape " + shape_string(p.entry.shape) + " of " + code->code + " needs " +
+    fail(path, "tensor '" + name + "': shape " + shape_to_string(p.entry.shape) + " of " + code->code + " needs " +
                    (fits ? std::to_string(want) : std::string("more than 2^64")) + " bytes, but " + range +
                    " spans " + std::to_string(p.end - p.begin));
   return p;
@@ -245,9 +233,9 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
     if (!names.insert(e.name).second) fail(path, "tensor name '" + e.name + "' appears twice");
     uint64_t want = 0;
     if (!byte_size(e.shape, element_size(e.dtype), &want))
-      fail(path, "tensor '" + e.name + "': shape " + shape_string(e.shape) + " has a negative dim or is too large");
+      fail(path, "tensor '" + e.name + "': shape " + shape_to_string(e.shape) + " has a negative dim or is too large");
     if (want != e.bytes.size())
-      fail(path, "tensor '" + e.name + "': shape " + shape_string(e.shape) + " of " + dtype_code(e.dtype) +
+      fail(path, "tensor '" + e.name + "': shape " + shape_to_string(e.shape) + " of " + dtype_code(e.dtype) +
                      " needs " + std::to_string(want) + " bytes, but the entry has " + std::to_string(e.bytes.size()));
     header[e.name] = {{"dtype", dtype_code(e.dtype)}, {"shape", e.shape}, {"data_offsets", {offset, offset + want}}};
     offset += want;

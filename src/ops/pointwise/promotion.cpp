@@ -2,6 +2,7 @@
 // also defines the family's dispatch stubs.
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/ops/view.h"
 #include "ops/pointwise/pointwise_common.h"
 
 namespace kiln {
@@ -81,18 +82,11 @@ DType ResultType::get() const {
 
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
   if (a == b) return a;
-  size_t n = std::max(a.size(), b.size());
-  Shape out(n);
-  for (size_t i = 0; i < n; ++i) {
-    int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
-    int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    if (da != db && da != 1 && db != 1)
-      throw ShapeError(detail::str(op, ": shapes ", shape_to_string(a), " and ", shape_to_string(b),
-                                   " cannot be broadcast together (dimension ", i, ": ", da, " vs ", db,
-                                   "); sizes must match or be 1"));
-    out[i] = da == 1 ? db : da;
+  try {
+    return broadcast_shapes(a, b);
+  } catch (const ShapeError& e) {
+    throw ShapeError(std::string(op) + ": " + e.what());
   }
-  return out;
 }
 
 Tensor cast_for_kernel(const Tensor& t, DType dtype) {

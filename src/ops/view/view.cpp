@@ -89,7 +89,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
     if (da != db && da != 1 && db != 1)
       throw ShapeError("shapes " + shape_to_string(a) + " and " + shape_to_string(b) +
                        " cannot be broadcast together (dimension " + std::to_string(i) + ": " + std::to_string(da) +
-                       " vs " + std::to_string(db) + ")");
+                       " vs " + std::to_string(db) + "); sizes must match or be 1");
     out[i] = da == 1 ? db : da;
   }
   return out;
