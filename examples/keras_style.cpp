@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "example_device.h"
 #include "kiln/kiln.h"
 #include "kiln/nn/nn.h"
 #include "kiln/optim/optim.h"
@@ -30,52 +31,13 @@
 using namespace kiln;
 
 namespace {
-void usage(const char* prog) {
-  std::fprintf(stderr, "usage: %s [--device cpu|cuda|cuda:N|auto]\n  --device  where to train (default auto: cuda "
-                       "when a GPU is usable, else cpu)\n", prog);
-}
-
-// --device auto|cpu|cuda|cuda:N; anything else prints the usage and exits with status 2, as argparse does.
-std::string parse_device_flag(int argc, char** argv) {
-  std::string spec = "auto";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      usage(argv[0]);
-      std::exit(0);
-    } else if (a == "--device" && i + 1 < argc) {
-      spec = argv[++i];
-    } else if (a.rfind("--device=", 0) == 0) {
-      spec = a.substr(std::strlen("--device="));
-    } else {
-      std::fprintf(stderr, "%s: %s '%s'\n", argv[0], a == "--device" ? "missing value for" : "unrecognised argument",
-                   a.c_str());
-      usage(argv[0]);
-      std::exit(2);
-    }
-  }
-  if (spec != "auto") {
-    try {
-      (void)Device(spec);  // only the spelling here; whether the GPU exists is checked when it is used
-    } catch (const DeviceError& e) {
-      std::fprintf(stderr, "%s: bad --device: %s\n", argv[0], e.what());
-      usage(argv[0]);
-      std::exit(2);
-    }
-  }
-  return spec;
-}
-
-Device pick_device(const std::string& spec) {
-  if (spec == "auto") return cuda::is_available() ? Device("cuda:0") : Device("cpu");
-  return resolve_device(Device(spec));
-}
+constexpr const char* kDeviceHelp = "where to train (default auto: cuda when a GPU is usable, else cpu)";
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string spec = parse_device_flag(argc, argv);
+  std::string spec = examples::parse_device_flag(argc, argv, kDeviceHelp);
   try {
-    Device device = pick_device(spec);
+    Device device = examples::pick_device(spec);
     std::cout << "device: " << device << "\n";
 
     // 1000 random rows with a smooth target the network can learn: y = sum(sin(x)) / 4 + noise.

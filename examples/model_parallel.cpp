@@ -32,6 +32,7 @@
 #include <string>
 #include <utility>
 
+#include "example_device.h"
 #include "kiln/kiln.h"
 #include "kiln/nn/nn.h"
 #include "kiln/optim/optim.h"
@@ -40,46 +41,13 @@ using namespace kiln;
 namespace F = kiln::nn::functional;
 
 namespace {
-void usage(const char* prog) {
-  std::fprintf(stderr, "usage: %s [--device cpu|cuda|cuda:N|auto]\n  --device  the first stage's device (default "
-                       "auto: cuda:0 when a GPU is usable, else cpu); the second stage goes on the next GPU, or the "
-                       "cpu\n", prog);
-}
-
-// --device auto|cpu|cuda|cuda:N; anything else prints the usage and exits with status 2, as argparse does.
-std::string parse_device_flag(int argc, char** argv) {
-  std::string spec = "auto";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      usage(argv[0]);
-      std::exit(0);
-    } else if (a == "--device" && i + 1 < argc) {
-      spec = argv[++i];
-    } else if (a.rfind("--device=", 0) == 0) {
-      spec = a.substr(std::strlen("--device="));
-    } else {
-      std::fprintf(stderr, "%s: %s '%s'\n", argv[0], a == "--device" ? "missing value for" : "unrecognised argument",
-                   a.c_str());
-      usage(argv[0]);
-      std::exit(2);
-    }
-  }
-  if (spec != "auto") {
-    try {
-      (void)Device(spec);  // only the spelling here; whether the GPU exists is checked when it is used
-    } catch (const DeviceError& e) {
-      std::fprintf(stderr, "%s: bad --device: %s\n", argv[0], e.what());
-      usage(argv[0]);
-      std::exit(2);
-    }
-  }
-  return spec;
-}
+constexpr const char* kDeviceHelp =
+    "the first stage's device (default auto: cuda:0 when a GPU is usable, else cpu); "
+    "the second stage goes on the next GPU, or the cpu";
 
 // The two stages' devices: the first from --device, the second on the next GPU when there is one, else the CPU.
 std::pair<Device, Device> pick_devices(const std::string& spec) {
-  Device first = spec == "auto" ? (cuda::is_available() ? Device("cuda:0") : Device("cpu")) : resolve_device(Device(spec));
+  Device first = examples::pick_device(spec);
   if (first.is_cpu()) {
     std::cout << (cuda::is_available() ? "--device cpu" : "no usable GPU (" + cuda::unavailable_reason() + ")")
               << ": both stages run on the cpu; the transfers in forward() are no-ops\n";
@@ -112,7 +80,7 @@ KILN_MODULE(TwoDeviceNet);
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string spec = parse_device_flag(argc, argv);
+  std::string spec = examples::parse_device_flag(argc, argv, kDeviceHelp);
   try {
     auto [dev0, dev1] = pick_devices(spec);
     std::cout << "stage 1 (seq1) on " << dev0 << ", stage 2 (fc2) on " << dev1 << "\n";
