@@ -8,6 +8,28 @@
 
 namespace kiln {
 
+const char* device_type_name(DeviceType t) {
+  switch (t) {
+#define KILN_DEVICE_NAME_ROW(E, NAME, LABEL) \
+  case DeviceType::E:                        \
+    return NAME;
+    KILN_FORALL_DEVICE_TYPES(KILN_DEVICE_NAME_ROW)
+#undef KILN_DEVICE_NAME_ROW
+  }
+  return "unknown";
+}
+
+const char* device_type_label(DeviceType t) {
+  switch (t) {
+#define KILN_DEVICE_LABEL_ROW(E, NAME, LABEL) \
+  case DeviceType::E:                         \
+    return LABEL;
+    KILN_FORALL_DEVICE_TYPES(KILN_DEVICE_LABEL_ROW)
+#undef KILN_DEVICE_LABEL_ROW
+  }
+  return "unknown";
+}
+
 Device::Device(DeviceType type, int index) : type_(type), index_(index) {
   KILN_CHECK_DEVICE(index >= -1, "device index must be >= 0, got ", index);
   KILN_CHECK_DEVICE(type != DeviceType::CPU || index <= 0, "cpu device index must be 0, got ", index);
@@ -29,18 +51,25 @@ Device::Device(const std::string& spec) : type_(DeviceType::CPU), index_(-1) {
       if (!std::isdigit(static_cast<unsigned char>(c))) throw bad("ordinal '" + ordinal + "' is not a number");
     if (ordinal.size() > 6) throw bad("ordinal too large");
   }
-  if (type == "cpu") {
+  bool known = false;
+#define KILN_DEVICE_PARSE_ROW(E, NAME, LABEL) \
+  if (type == NAME) {                         \
+    type_ = DeviceType::E;                    \
+    known = true;                             \
+  }
+  KILN_FORALL_DEVICE_TYPES(KILN_DEVICE_PARSE_ROW)
+#undef KILN_DEVICE_PARSE_ROW
+  if (!known) throw bad("unknown device type '" + type + "'");
+  if (type_ == DeviceType::CPU) {
     if (!ordinal.empty() && ordinal != "0") throw bad("the cpu device has no ordinal other than 0");
     return;
   }
-  if (type != "cuda") throw bad("unknown device type '" + type + "'");
-  type_ = DeviceType::CUDA;
   index_ = ordinal.empty() ? -1 : std::stoi(ordinal);
 }
 
 std::string Device::str() const {
-  if (type_ == DeviceType::CPU) return "cpu";
-  return index_ < 0 ? std::string("cuda") : "cuda:" + std::to_string(index_);
+  if (index_ < 0) return device_type_name(type_);
+  return std::string(device_type_name(type_)) + ":" + std::to_string(index_);
 }
 
 Device resolve_device(Device d) {

@@ -28,19 +28,7 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
   throw IOError("safetensors file '" + path + "': " + what);
 }
 
-struct DTypeCode {
-  const char* code;
-  DType dtype;
-};
-constexpr DTypeCode kDTypeCodes[] = {{"BOOL", DType::Bool}, {"U8", DType::UInt8},     {"I32", DType::Int32},
-                                     {"I64", DType::Int64}, {"F16", DType::Float16},  {"BF16", DType::BFloat16},
-                                     {"F32", DType::Float32}, {"F64", DType::Float64}};
-
-const char* dtype_code(DType t) {
-  for (const DTypeCode& c : kDTypeCodes)
-    if (c.dtype == t) return c.code;
-  return "?";
-}
+const char* dtype_code(DType t) { return dtype_info(t).safetensors; }
 
 bool host_is_little_endian() {
   const uint16_t one = 1;
@@ -113,12 +101,13 @@ Parsed parse_entry(const std::string& path, const std::string& name, const Json&
 
   const Json& dtype = info["dtype"];
   if (!dtype.is_string()) fail(path, "tensor '" + name + "': dtype must be a string, got " + dtype.dump());
-  const DTypeCode* code = nullptr;
-  for (const DTypeCode& c : kDTypeCodes)
-    if (dtype.get<std::string>() == c.code) code = &c;
-  if (!code)
-    fail(path, "tensor '" + name + "': unknown or unsupported dtype " + dtype.dump() +
-                   " (kiln reads BOOL, U8, I32, I64, F16, BF16, F32, F64)");
+  const DTypeInfo* code = nullptr;
+  std::string known;
+  for (int i = 0; i < kNumDTypeRows; ++i) {
+    if (dtype.get<std::string>() == kDTypes[i].safetensors) code = &kDTypes[i];
+    known += std::string(known.empty() ? "" : ", ") + kDTypes[i].safetensors;
+  }
+  if (!code) fail(path, "tensor '" + name + "': unknown or unsupported dtype " + dtype.dump() + " (kiln reads " + known + ")");
   p.entry.dtype = code->dtype;
 
   const Json& shape = info["shape"];
@@ -143,7 +132,7 @@ Parsed parse_entry(const std::string& path, const std::string& name, const Json&
   uint64_t want = 0;
   const bool fits = byte_size(p.entry.shape, element_size(p.entry.dtype), &want);
   if (!fits || want != p.end - p.begin)
-    fail(path, "tensor '" + name + "': shape " + shape_to_string(p.entry.shape) + " of " + code->code + " needs " +
+    fail(path, "tensor '" + name + "': shape " + shape_to_string(p.entry.shape) + " of " + code->safetensors + " needs " +
                    (fits ? std::to_string(want) : std::string("more than 2^64")) + " bytes, but " + range +
                    " spans " + std::to_string(p.end - p.begin));
   return p;

@@ -1,10 +1,12 @@
 // The op dispatch table: one row per op (a DispatchStub), one slot per device type, filled by the
-// kernels' registrations in cpu.cpp and cuda.cu. An empty slot is an explicit NotImplemented.
+// kernels' registrations in cpu.cpp and cuda.cu. An empty slot is an explicit NotImplemented. Every
+// kernel call passes through a stub, so the kernel wrappers (kernel_wrappers.h) run here and only here.
 #pragma once
 #include <string>
 
 #include "kiln/core/device.h"
 #include "kiln/core/error.h"
+#include "ops/kernel_wrappers.h"
 
 namespace kiln::ops {
 
@@ -20,13 +22,16 @@ struct DispatchStub<Ret (*)(Args...)> {
   FnPtr get(DeviceType t) const {
     FnPtr fn = table[static_cast<int>(t)];
     if (!fn)
-      throw NotImplemented(std::string("op '") + name + "' has no " + (t == DeviceType::CUDA ? "CUDA" : "CPU") +
-                           " kernel" + (t == DeviceType::CUDA ? " (or kiln was built without CUDA)" : ""));
+      throw NotImplemented(std::string("op '") + name + "' has no " + device_type_label(t) + " kernel" +
+                           (t == DeviceType::CUDA ? " (or kiln was built without CUDA)" : ""));
     return fn;
   }
   template <typename... A>
   Ret operator()(DeviceType t, A&&... args) const {
-    return get(t)(std::forward<A>(args)...);
+    FnPtr fn = get(t);
+    if (!kernel_wrappers_active()) return fn(std::forward<A>(args)...);
+    KernelWrapperScope scope(KernelCall{name, t});
+    return fn(std::forward<A>(args)...);
   }
 };
 }  // namespace kiln::ops
@@ -40,8 +45,8 @@ struct DispatchStub<Ret (*)(Args...)> {
 #define KILN_CONCAT_INNER(a, b) a##b
 #define KILN_CONCAT(a, b) KILN_CONCAT_INNER(a, b)
 /// In cpu.cpp / cuda.cu: puts fn in the stub's slot for device_type at load time.
-#define KILN_REGISTER_KERNEL(name, device_type, fn)                                            \
-  static const bool KILN_CONCAT(kiln_registered_, __LINE__) = [] {                             \
-    name.table[static_cast<int>(device_type)] = fn;                                            \
+#define KILN_REGISTER_KERNEL(name, device_type, ...)                                           \
+  static const bool KILN_CONCAT(kiln_registered_, __COUNTER__) = [] {                          \
+    name.table[static_cast<int>(device_type)] = __VA_ARGS__;                                   \
     return true;                                                                               \
   }()

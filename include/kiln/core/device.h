@@ -7,8 +7,22 @@
 
 namespace kiln {
 
-enum class DeviceType : int8_t { CPU = 0, CUDA = 1 };
-constexpr int kNumDeviceTypes = 2;
+/// The device table: enum name, the name in device strings ("cuda:1"), the name in messages.
+#define KILN_FORALL_DEVICE_TYPES(_) \
+  _(CPU, "cpu", "CPU")              \
+  _(CUDA, "cuda", "CUDA")
+
+#define KILN_DEVICE_ENUM_ROW(E, ...) E,
+enum class DeviceType : int8_t { KILN_FORALL_DEVICE_TYPES(KILN_DEVICE_ENUM_ROW) };
+#undef KILN_DEVICE_ENUM_ROW
+#define KILN_DEVICE_COUNT_ROW(...) +1
+/// Number of device types (a size for per-device-type arrays indexed by the enum's dense values).
+constexpr int kNumDeviceTypes = 0 KILN_FORALL_DEVICE_TYPES(KILN_DEVICE_COUNT_ROW);
+#undef KILN_DEVICE_COUNT_ROW
+/// "cpu", "cuda": the device type's name in device strings.
+const char* device_type_name(DeviceType t);
+/// "CPU", "CUDA": its name in messages.
+const char* device_type_label(DeviceType t);
 constexpr DeviceType kCPU = DeviceType::CPU;
 constexpr DeviceType kCUDA = DeviceType::CUDA;
 

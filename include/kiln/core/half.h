@@ -105,9 +105,4 @@ struct alignas(2) BFloat16 {
 inline std::ostream& operator<<(std::ostream& os, Half h) { return os << static_cast<float>(h); }
 inline std::ostream& operator<<(std::ostream& os, BFloat16 h) { return os << static_cast<float>(h); }
 
-/// The type arithmetic on T is carried out in: float for the 16-bit types, T otherwise.
-template <typename T> struct OpMath { using type = T; };
-template <> struct OpMath<Half> { using type = float; };
-template <> struct OpMath<BFloat16> { using type = float; };
-template <typename T> using opmath_t = typename OpMath<T>::type;
 }  // namespace kiln

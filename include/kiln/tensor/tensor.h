@@ -11,6 +11,7 @@
 #include "kiln/core/device.h"
 #include "kiln/core/dtype.h"
 #include "kiln/core/scalar.h"
+#include "kiln/tensor/ops/op_table.h"
 #include "kiln/tensor/options.h"
 #include "kiln/tensor/storage.h"
 
@@ -155,6 +156,9 @@ class Tensor {
   Tensor tanh() const;
   Tensor relu() const;
   Tensor clamp(const Scalar& lo, const Scalar& hi) const;
+#define KILN_TABLE_BINARY_METHOD(name, E, dtypes, autocast, front) KILN_IF_GENERIC_##front(Tensor name(const Tensor& other) const;)
+  KILN_FORALL_BINARY_OPS(KILN_TABLE_BINARY_METHOD)  // t.maximum(u), ... (the generic rows of the op table)
+#undef KILN_TABLE_BINARY_METHOD
   Tensor masked_fill(const Tensor& mask, const Scalar& v) const;
 
   // ---- reductions ----

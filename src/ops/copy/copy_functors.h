@@ -1,6 +1,6 @@
 // Functors of the copy family, shared by the CPU loop and the CUDA kernel.
 #pragma once
-#include "kiln/core/half.h"
+#include "kiln/core/dtype.h"
 
 namespace kiln::ops {
 /// Identity in opmath; the loop's loads and stores do the dtype conversion.

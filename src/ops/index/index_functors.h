@@ -3,7 +3,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kiln/core/half.h"
+#include "kiln/core/dtype.h"
 #include "kiln/core/macros.h"
 
 #if defined(__CUDACC__)

@@ -6,7 +6,7 @@
 #include <type_traits>
 
 #include "kiln/core/dtype.h"
-#include "kiln/core/half.h"
+#include "kiln/core/dtype.h"
 #include "kiln/tensor/tensor.h"
 #include "ops/optim/optim_kernels.h"
 

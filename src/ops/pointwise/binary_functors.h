@@ -4,7 +4,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "kiln/core/half.h"
+#include "kiln/core/dtype.h"
 
 namespace kiln::ops {
 
@@ -140,6 +140,27 @@ struct MinimumFn {
       return a < b ? a : b;
     }
   }
+};
+
+/// What a binary kernel can hand its functor: alpha (add's scale) and, on the host, the flag an integer
+/// division by zero raises.
+template <typename T>
+struct BinaryParams {
+  T alpha;
+  int* zero_flag;
+};
+/// Builds functor F from the kernel's parameters: most take none, the specialisations below take theirs.
+template <typename F, typename T>
+struct BinaryFnFactory {
+  static F make(const BinaryParams<T>&) { return F{}; }
+};
+template <typename T>
+struct BinaryFnFactory<AddFn<T>, T> {
+  static AddFn<T> make(const BinaryParams<T>& p) { return AddFn<T>{p.alpha}; }
+};
+template <typename T>
+struct BinaryFnFactory<RemainderFn<T>, T> {
+  static RemainderFn<T> make(const BinaryParams<T>& p) { return RemainderFn<T>{p.zero_flag}; }
 };
 
 /// f(a, s): a binary functor with its second operand fixed to a scalar.

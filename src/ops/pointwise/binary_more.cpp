@@ -1,4 +1,4 @@
-// Arithmetic front end, part two: pow (three forms), Python-style remainder, maximum and minimum, with gradients.
+// Arithmetic front end, part two: pow (three forms) and Python-style remainder, with gradients.
 #include <cmath>
 
 #include "kiln/tensor/ops/creation.h"
@@ -101,33 +101,4 @@ Tensor remainder(const Tensor& a, const Scalar& b) {
   return out;
 }
 
-namespace {
-// maximum/minimum: the winner gets the gradient, ties split it evenly (torch's rule).
-// `loses` is lt for maximum (a < b means a lost) and gt for minimum.
-Tensor extremum(const char* name, const char* node, BinaryOp op, const Tensor& a, const Tensor& b) {
-  Tensor out = ops::binary_raw(name, op, a, b, result_type(a, b));
-  if (autograd::needs_grad({&a, &b})) {
-    bool is_max = op == BinaryOp::Maximum;
-    autograd::record(
-        node, out, {a, b},
-        [ma = InputMeta(a), mb = InputMeta(b), sa = SavedTensor(a), sb = SavedTensor(b), is_max](
-            const TensorList& g, const std::vector<bool>& need) {
-          TensorList r(2);
-          Tensor av = sa.get(), bv = sb.get();
-          Tensor shared = where(eq(av, bv), div(g[0], 2), g[0]);
-          if (need[0]) r[0] = reduce_grad(masked_fill(shared, is_max ? lt(av, bv) : gt(av, bv), 0), ma.shape, ma.dtype);
-          if (need[1]) r[1] = reduce_grad(masked_fill(shared, is_max ? gt(av, bv) : lt(av, bv), 0), mb.shape, mb.dtype);
-          return r;
-        });
-  }
-  return out;
-}
-}  // namespace
-
-Tensor maximum(const Tensor& a, const Tensor& b) {
-  return extremum("maximum", "MaximumBackward0", BinaryOp::Maximum, a, b);
-}
-Tensor minimum(const Tensor& a, const Tensor& b) {
-  return extremum("minimum", "MinimumBackward0", BinaryOp::Minimum, a, b);
-}
 }  // namespace kiln

@@ -4,6 +4,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kiln/autograd/autograd.h"
@@ -12,8 +13,6 @@
 
 namespace kiln::ops {
 
-/// torch's C++ type names ("Float", "Long"), used where our messages mirror torch's.
-const char* torch_type_name(DType t);
 /// torch.can_cast: floating -> integral and anything but bool -> bool are refused.
 bool can_cast(DType from, DType to);
 
@@ -26,7 +25,7 @@ class ResultType {
   DType get() const;
 
  private:
-  int dim_ = -1, zero_ = -1, wrapped_ = -1;  // -1: nothing seen at that priority
+  std::optional<DType> dim_, zero_, wrapped_;  // empty: nothing seen at that priority
 };
 
 /// The shape a and b broadcast to; ShapeError naming the op and both shapes otherwise.

@@ -1,5 +1,7 @@
 // Type promotion (torch.result_type), broadcasting and the shared launch helpers of the pointwise family;
 // also defines the family's dispatch stubs.
+#include <optional>
+
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/reduce.h"
 #include "kiln/tensor/ops/view.h"
@@ -21,28 +23,6 @@ KILN_DEFINE_DISPATCH(select_scalar_stub);
 KILN_DEFINE_DISPATCH(ternary_stub);
 KILN_DEFINE_DISPATCH(isclose_stub);
 
-const char* torch_type_name(DType t) {
-  switch (t) {
-    case DType::Bool:
-      return "Bool";
-    case DType::UInt8:
-      return "Byte";
-    case DType::Int32:
-      return "Int";
-    case DType::Int64:
-      return "Long";
-    case DType::Float16:
-      return "Half";
-    case DType::BFloat16:
-      return "BFloat16";
-    case DType::Float32:
-      return "Float";
-    case DType::Float64:
-      return "Double";
-  }
-  return "Unknown";
-}
-
 bool can_cast(DType from, DType to) {
   if (is_floating_point(from) && !is_floating_point(to)) return false;
   if (from != DType::Bool && to == DType::Bool) return false;
@@ -50,16 +30,15 @@ bool can_cast(DType from, DType to) {
 }
 
 namespace {
-int promote_slot(int slot, DType t) {
-  return slot < 0 ? static_cast<int>(t) : static_cast<int>(promote_types(static_cast<DType>(slot), t));
+std::optional<DType> promote_slot(std::optional<DType> slot, DType t) {
+  return slot ? promote_types(*slot, t) : t;
 }
 // torch's combine_categories: the lower-priority type only counts when it is of a higher category.
-int combine_categories(int higher, int lower) {
-  if (higher < 0) return lower;
-  if (lower < 0) return higher;
-  DType h = static_cast<DType>(higher), l = static_cast<DType>(lower);
-  if (is_floating_point(h)) return higher;
-  if (h == DType::Bool || is_floating_point(l)) return static_cast<int>(promote_types(h, l));
+std::optional<DType> combine_categories(std::optional<DType> higher, std::optional<DType> lower) {
+  if (!higher) return lower;
+  if (!lower) return higher;
+  if (is_floating_point(*higher)) return higher;
+  if (*higher == DType::Bool || is_floating_point(*lower)) return promote_types(*higher, *lower);
   return higher;
 }
 }  // namespace
@@ -76,8 +55,7 @@ ResultType& ResultType::add(const Scalar& s) {
   return *this;
 }
 DType ResultType::get() const {
-  int r = combine_categories(dim_, combine_categories(zero_, wrapped_));
-  return r < 0 ? default_float_dtype() : static_cast<DType>(r);
+  return combine_categories(dim_, combine_categories(zero_, wrapped_)).value_or(default_float_dtype());
 }
 
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
@@ -107,8 +85,8 @@ void check_inplace_result(const char* op, const Tensor& self, const Shape& resul
   KILN_CHECK_SHAPE(result_shape == self.sizes(), op, ": output with shape ", shape_to_string(self.sizes()),
                    " doesn't match the broadcast shape ", shape_to_string(result_shape),
                    "; an in-place op cannot grow self, use the out-of-place op instead");
-  KILN_CHECK_DTYPE(can_cast(result_dtype, self.dtype()), op, ": result type ", torch_type_name(result_dtype),
-                   " can't be cast to the desired output type ", torch_type_name(self.dtype()),
+  KILN_CHECK_DTYPE(can_cast(result_dtype, self.dtype()), op, ": result type ", dtype_info(result_dtype).torch_name,
+                   " can't be cast to the desired output type ", dtype_info(self.dtype()).torch_name,
                    "; use the out-of-place op or convert self first (e.g. self.to(kFloat32))");
 }
 

@@ -1,88 +1,36 @@
-// Unary kernels (math, activations, their fused derivatives, predicates, clamp) written once over a loop
-// policy (CpuLoop or CudaLoop). Floating math is instantiated for the four floating dtypes only.
+// Unary kernels (math, activations, their fused derivatives, predicates, clamp) for one dtype, written once
+// over a loop policy (CpuLoop or CudaLoop). Only *.per_dtype.cpp/.cu files include this (one dtype each);
+// floating math is instantiated for the floating dtypes only.
 #pragma once
 #include <limits>
 
 #include "kiln/core/dtype.h"
-#include "ops/pointwise/binary_dispatch.h"
+#include "ops/pointwise/binary_functors.h"
+#include "ops/pointwise/pointwise_kernels.h"
 #include "ops/pointwise/unary_functors.h"
 
 namespace kiln::ops {
 
-/// Ops that take integers: one instantiation per numeric dtype.
-template <typename Loop>
-void unary_integral_kernel(const ElementwiseIter& it, UnaryOp op) {
-  KILN_DISPATCH_NUMERIC(it.dtypes[0], "unary", [&] {
-    switch (op) {
-      case UnaryOp::Neg:
-        return Loop::template run<scalar_t, scalar_t>(it, NegFn{});
-      case UnaryOp::Abs:
-        return Loop::template run<scalar_t, scalar_t>(it, AbsFn{});
-      case UnaryOp::Sign:
-        return Loop::template run<scalar_t, scalar_t>(it, SignFn{});
-      case UnaryOp::Square:
-        return Loop::template run<scalar_t, scalar_t>(it, SquareFn{});
-      case UnaryOp::Relu:
-        return Loop::template run<scalar_t, scalar_t>(it, ReluFn{});
-      default:
-        bad_pointwise_op("unary_stub");
-    }
-  });
+template <typename Loop, typename scalar_t>
+void unary_typed(const ElementwiseIter& it, UnaryOp op, double p0, double p1) {
+  using T = opmath_t<scalar_t>;
+  switch (op) {
+#define KILN_UNARY_CASE(E, dtypes, ...)                                  \
+  case UnaryOp::E:                                                       \
+    if constexpr (kernel_accepts<KernelDTypes::dtypes, scalar_t>)        \
+      return Loop::template run<scalar_t, scalar_t>(it, __VA_ARGS__);    \
+    break;
+    KILN_FORALL_UNARY_KERNELS(KILN_UNARY_CASE)
+#undef KILN_UNARY_CASE
+  }
+  throw_unsupported_dtype("unary", dtype_of<scalar_t>);
 }
 
-template <typename Loop>
-void unary_kernel(const ElementwiseIter& it, UnaryOp op, double p0, double p1) {
-  if (unary_accepts_integers(op)) return unary_integral_kernel<Loop>(it, op);
-  KILN_DISPATCH_FLOATING(it.dtypes[0], "unary", [&] {
-    using T = opmath_t<scalar_t>;
-    switch (op) {
-      case UnaryOp::Exp:
-        return Loop::template run<scalar_t, scalar_t>(it, ExpFn{});
-      case UnaryOp::Log:
-        return Loop::template run<scalar_t, scalar_t>(it, LogFn{});
-      case UnaryOp::Log1p:
-        return Loop::template run<scalar_t, scalar_t>(it, Log1pFn{});
-      case UnaryOp::Sqrt:
-        return Loop::template run<scalar_t, scalar_t>(it, SqrtFn{});
-      case UnaryOp::Rsqrt:
-        return Loop::template run<scalar_t, scalar_t>(it, RsqrtFn{});
-      case UnaryOp::Sin:
-        return Loop::template run<scalar_t, scalar_t>(it, SinFn{});
-      case UnaryOp::Cos:
-        return Loop::template run<scalar_t, scalar_t>(it, CosFn{});
-      case UnaryOp::Tanh:
-        return Loop::template run<scalar_t, scalar_t>(it, TanhFn{});
-      case UnaryOp::Sigmoid:
-        return Loop::template run<scalar_t, scalar_t>(it, SigmoidFn{});
-      case UnaryOp::Reciprocal:
-        return Loop::template run<scalar_t, scalar_t>(it, ReciprocalFn{});
-      case UnaryOp::Floor:
-        return Loop::template run<scalar_t, scalar_t>(it, FloorFn{});
-      case UnaryOp::Ceil:
-        return Loop::template run<scalar_t, scalar_t>(it, CeilFn{});
-      case UnaryOp::Round:
-        return Loop::template run<scalar_t, scalar_t>(it, RoundFn{});
-      case UnaryOp::LeakyRelu:
-        return Loop::template run<scalar_t, scalar_t>(it, LeakyReluFn<T>{T(p0)});
-      case UnaryOp::GeluErf:
-        return Loop::template run<scalar_t, scalar_t>(it, GeluErfFn{});
-      case UnaryOp::GeluTanh:
-        return Loop::template run<scalar_t, scalar_t>(it, GeluTanhFn{});
-      case UnaryOp::Silu:
-        return Loop::template run<scalar_t, scalar_t>(it, SiluFn{});
-      case UnaryOp::Softplus:
-        return Loop::template run<scalar_t, scalar_t>(it, SoftplusFn<T>{T(p0), T(p1)});
-      case UnaryOp::NormCdf:
-        return Loop::template run<scalar_t, scalar_t>(it, NormCdfFn{});
-      default:
-        bad_pointwise_op("unary_stub");
-    }
-  });
-}
-
-template <typename Loop>
-void unary_backward_kernel(const ElementwiseIter& it, UnaryBackwardOp op, double p0, double p1) {
-  KILN_DISPATCH_FLOATING(it.dtypes[0], "unary_backward", [&] {
+template <typename Loop, typename scalar_t>
+void unary_backward_typed(const ElementwiseIter& it, UnaryBackwardOp op, double p0, double p1) {
+  if constexpr (!is_floating_cpp<scalar_t>::value) {
+    throw_unsupported_dtype("unary_backward", dtype_of<scalar_t>);
+  } else {
     using T = opmath_t<scalar_t>;
     switch (op) {
       case UnaryBackwardOp::SigmoidOut:
@@ -102,12 +50,14 @@ void unary_backward_kernel(const ElementwiseIter& it, UnaryBackwardOp op, double
       case UnaryBackwardOp::Softplus:
         return Loop::template run<scalar_t, scalar_t, scalar_t>(it, SoftplusBackwardFn<T>{T(p0), T(p1)});
     }
-  });
+  }
 }
 
-template <typename Loop>
-void float_class_kernel(const ElementwiseIter& it, FloatClass op) {
-  KILN_DISPATCH_FLOATING(it.dtypes[1], "isnan", [&] {
+template <typename Loop, typename scalar_t>
+void float_class_typed(const ElementwiseIter& it, FloatClass op) {
+  if constexpr (!is_floating_cpp<scalar_t>::value) {
+    throw_unsupported_dtype("isnan", dtype_of<scalar_t>);
+  } else {
     switch (op) {
       case FloatClass::IsNan:
         return Loop::template run<bool, scalar_t>(it, IsNanFn{});
@@ -116,15 +66,17 @@ void float_class_kernel(const ElementwiseIter& it, FloatClass op) {
       case FloatClass::IsFinite:
         return Loop::template run<bool, scalar_t>(it, IsFiniteFn{});
     }
-  });
+  }
 }
 
-template <typename Loop>
-void clamp_kernel(const ElementwiseIter& it, const Scalar& lo, const Scalar& hi, bool has_lo, bool has_hi) {
-  KILN_DISPATCH_NUMERIC(it.dtypes[0], "clamp", [&] {
+template <typename Loop, typename scalar_t>
+void clamp_typed(const ElementwiseIter& it, const Scalar& lo, const Scalar& hi, bool has_lo, bool has_hi) {
+  if constexpr (!is_numeric_cpp<scalar_t>::value) {
+    throw_unsupported_dtype("clamp", dtype_of<scalar_t>);
+  } else {
     using T = opmath_t<scalar_t>;
     T l = has_lo ? lo.to<T>() : T(0), h = has_hi ? hi.to<T>() : T(0);
     Loop::template run<scalar_t, scalar_t>(it, ClampFn<T>{l, h, has_lo, has_hi});
-  });
+  }
 }
 }  // namespace kiln::ops

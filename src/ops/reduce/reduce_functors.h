@@ -7,7 +7,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "kiln/core/half.h"
+#include "kiln/core/dtype.h"
 
 namespace kiln::ops {
 
@@ -20,17 +20,12 @@ namespace kiln::ops {
 //   out_t project(acc)                    the row's result
 // kIndexed ops also produce acc.i, the index of the selected element.
 
-template <typename T>
-struct is_float_type
-    : std::integral_constant<bool, std::is_floating_point<T>::value || std::is_same<T, Half>::value ||
-                                       std::is_same<T, BFloat16>::value> {};
-
 /// Accumulator of sums and products: double for double, float for float/f16/bf16, int64 for integers and bool.
 template <typename T>
-using sum_acc_t = std::conditional_t<is_float_type<T>::value, opmath_t<T>, int64_t>;
+using sum_acc_t = std::conditional_t<is_floating_cpp<T>::value, opmath_t<T>, int64_t>;
 /// Result dtype of sum and prod: integers and bool widen to int64, like torch.
 template <typename T>
-using sum_out_t = std::conditional_t<is_float_type<T>::value, T, int64_t>;
+using sum_out_t = std::conditional_t<is_floating_cpp<T>::value, T, int64_t>;
 
 namespace rmath {
 KILN_HD float exp(float x) { return ::expf(x); }

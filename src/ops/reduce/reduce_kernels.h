@@ -79,6 +79,10 @@ struct ReduceCall {
   double param = 0;  // norm p, var/std correction
 };
 KILN_DECLARE_DISPATCH(reduce_stub, void (*)(const ReduceCall&));
+/// The reduction kernels for one input dtype, instantiated per dtype in cpu_reduce.per_dtype.cpp and
+/// cuda_reduce.per_dtype.cu; reduce_stub's kernels pick one by c.in_dtype.
+template <typename scalar_t> void reduce_cpu_typed(const ReduceCall& c);
+template <typename scalar_t> void reduce_cuda_typed(const ReduceCall& c);
 
 /// Softmax over the middle dim of a contiguous [outer, K, inner] input into a contiguous output.
 struct SoftmaxCall {

@@ -21,7 +21,7 @@ void visit_reduce_op(const ReduceCall& c, F&& f) {
     case ReduceKind::All: return f(AnyAllOp<scalar_t, false>{});
     default: break;
   }
-  if constexpr (is_float_type<scalar_t>::value) {
+  if constexpr (is_floating_cpp<scalar_t>::value) {
     using A = opmath_t<scalar_t>;
     switch (c.kind) {
       case ReduceKind::Mean: return f(MeanOp<scalar_t>{c.geom.K});

@@ -1,5 +1,6 @@
 // Elementwise ops with broadcasting and type promotion: arithmetic, comparisons, logic, unary math, where.
 #pragma once
+#include "kiln/tensor/ops/op_table.h"
 #include "kiln/tensor/tensor.h"
 
 namespace kiln {
@@ -25,8 +26,11 @@ Tensor pow(const Scalar& a, const Tensor& e);
 /// Python-style remainder: the result has the sign of the divisor.
 Tensor remainder(const Tensor& a, const Tensor& b);
 Tensor remainder(const Tensor& a, const Scalar& b);
-Tensor maximum(const Tensor& a, const Tensor& b);
-Tensor minimum(const Tensor& a, const Tensor& b);
+
+/// The generic binary ops of the op table (maximum, minimum, ...): out = name(a, b), broadcast and promoted.
+#define KILN_DECLARE_TABLE_BINARY(name, E, dtypes, autocast, front) KILN_IF_GENERIC_##front(Tensor name(const Tensor& a, const Tensor& b);)
+KILN_FORALL_BINARY_OPS(KILN_DECLARE_TABLE_BINARY)
+#undef KILN_DECLARE_TABLE_BINARY
 
 // Comparisons and logic return bool tensors.
 Tensor eq(const Tensor& a, const Tensor& b);

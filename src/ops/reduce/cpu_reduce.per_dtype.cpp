@@ -1,11 +1,13 @@
-// CPU reduction loops: rows x K over a strided input, parallel over rows (and over K when rows are few),
-// with lane-split accumulators so contiguous runs vectorise, and a column loop for reductions across rows.
+// CPU reduction loops for one dtype (compiled once per dtype table row): rows x K over a strided input,
+// parallel over rows (and over K when rows are few), with lane-split accumulators so contiguous runs
+// vectorise, and a column loop for reductions across rows.
 #include <omp.h>
 
 #include <algorithm>
 #include <memory>
 
 #include "backend/cpu/parallel.h"
+#include "ops/per_dtype.h"
 #include "ops/reduce/reduce_kernels.h"
 #include "ops/reduce/reduce_visit.h"
 
@@ -190,17 +192,17 @@ struct CpuReducer {
   }
 };
 
-void reduce_cpu(const ReduceCall& c) {
-  KILN_DISPATCH_ALL(c.in_dtype, "reduce", [&] {
-    visit_reduce_op<scalar_t>(c, [&](auto op) {
-      using Op = decltype(op);
-      KILN_CHECK_DTYPE(!c.out || c.out_dtype == dtype_of<typename Op::out_t>, "reduce: internal error, output dtype ",
-                       dtype_name(c.out_dtype), " does not match the kernel's ", dtype_name(dtype_of<typename Op::out_t>));
-      CpuReducer<scalar_t, Op> r{c.geom, static_cast<const scalar_t*>(c.in), op};
-      r(static_cast<typename Op::out_t*>(c.out), c.indices);
-    });
+}  // namespace
+
+template <typename scalar_t>
+void reduce_cpu_typed(const ReduceCall& c) {
+  visit_reduce_op<scalar_t>(c, [&](auto op) {
+    using Op = decltype(op);
+    KILN_CHECK_DTYPE(!c.out || c.out_dtype == dtype_of<typename Op::out_t>, "reduce: internal error, output dtype ",
+                     dtype_name(c.out_dtype), " does not match the kernel's ", dtype_name(dtype_of<typename Op::out_t>));
+    CpuReducer<scalar_t, Op> r{c.geom, static_cast<const scalar_t*>(c.in), op};
+    r(static_cast<typename Op::out_t*>(c.out), c.indices);
   });
 }
-}  // namespace
-KILN_REGISTER_KERNEL(reduce_stub, kCPU, reduce_cpu);
+template void reduce_cpu_typed<instance_t>(const ReduceCall&);
 }  // namespace kiln::ops

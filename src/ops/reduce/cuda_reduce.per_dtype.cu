@@ -1,9 +1,10 @@
-// CUDA reduction kernels: one block per row (strided walk, shuffles + shared memory), a column kernel
+// CUDA reduction kernels for one dtype (compiled once per dtype table row): one block per row (strided walk, shuffles + shared memory), a column kernel
 // when rows are adjacent in memory, and a K-split grid with a finalize pass when rows are too few.
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
+#include "ops/per_dtype.h"
 #include "ops/reduce/cuda_block_reduce.cuh"
 #include "ops/reduce/reduce_kernels.h"
 #include "ops/reduce/reduce_visit.h"
@@ -153,16 +154,16 @@ void launch_reduce(const ReduceCall& c, const Op& op) {
   }
 }
 
-void reduce_cuda(const ReduceCall& c) {
-  KILN_DISPATCH_ALL(c.in_dtype, "reduce", [&] {
-    visit_reduce_op<scalar_t>(c, [&](auto op) {
-      using Op = decltype(op);
-      KILN_CHECK_DTYPE(!c.out || c.out_dtype == dtype_of<typename Op::out_t>, "reduce: internal error, output dtype ",
-                       dtype_name(c.out_dtype), " does not match the kernel's ", dtype_name(dtype_of<typename Op::out_t>));
-      launch_reduce<scalar_t>(c, op);
-    });
+}  // namespace
+
+template <typename scalar_t>
+void reduce_cuda_typed(const ReduceCall& c) {
+  visit_reduce_op<scalar_t>(c, [&](auto op) {
+    using Op = decltype(op);
+    KILN_CHECK_DTYPE(!c.out || c.out_dtype == dtype_of<typename Op::out_t>, "reduce: internal error, output dtype ",
+                     dtype_name(c.out_dtype), " does not match the kernel's ", dtype_name(dtype_of<typename Op::out_t>));
+    launch_reduce<scalar_t>(c, op);
   });
 }
-}  // namespace
-KILN_REGISTER_KERNEL(reduce_stub, kCUDA, reduce_cuda);
+template void reduce_cuda_typed<instance_t>(const ReduceCall&);
 }  // namespace kiln::ops

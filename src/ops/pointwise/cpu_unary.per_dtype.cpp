@@ -1,0 +1,8 @@
+// CPU instances of the unary-family kernels for one dtype (compiled once per dtype table row).
+#include "ops/per_dtype.h"
+#include "ops/pointwise/cpu_policy.h"
+#include "ops/pointwise/unary_dispatch.h"
+
+namespace kiln::ops {
+KILN_INSTANTIATE_POINTWISE_UNARY(CpuLoop, instance_t)
+}  // namespace kiln::ops
