@@ -120,7 +120,7 @@ void launch_reduce(const ReduceCall& c, const Op& op) {
   using out_t = typename Op::out_t;
   const ReduceGeom& g = c.geom;
   cuda::DeviceGuard guard(c.device);
-  cudaStream_t stream = cuda::detail::current_raw_stream();
+  cudaStream_t stream = cuda::detail::launch_stream(c.stream);
   // Short rows go to the column kernel too: one thread per row beats a mostly idle block per row.
   bool columns = g.columnar() || g.K < 32;
   int64_t blocks = columns ? (g.rows + kColX - 1) / kColX : g.rows;
