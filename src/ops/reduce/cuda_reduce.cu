@@ -133,6 +133,7 @@ void launch_reduce(const ReduceCall& c, const Op& op) {
   acc_t* partial = nullptr;
   if (splits > 1) {
     workspace = make_tensor({g.rows * splits * static_cast<int64_t>(sizeof(acc_t))}, kUInt8, c.device);
+    workspace.record_stream(c.stream);  // allocated on the current stream, used on c.stream: no early reuse
     partial = static_cast<acc_t*>(workspace.data_ptr());
   }
   const scalar_t* in = static_cast<const scalar_t*>(c.in);
