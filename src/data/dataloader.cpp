@@ -61,17 +61,9 @@ struct DataLoader::Run {
     }
   }
 
-  ~Run() {
-    stop_workers();
-    // A copy still in flight writes memory that belongs to the compute stream's pool: make that stream wait
-    // for it so nothing queued there later can reuse the memory before the copy is done.
-    if (pending.done) {
-      try {
-        pending.done->wait(cuda::current_stream(device->index()));
-      } catch (...) {
-      }
-    }
-  }
+  // A batch whose copy is still in flight may be dropped here: its tensors were marked with record_stream
+  // (see issue), so the allocator keeps their memory until the copy stream has finished with it.
+  ~Run() { stop_workers(); }
 
   void stop_workers() noexcept {
     {
@@ -153,6 +145,11 @@ struct DataLoader::Run {
       cuda::Stream compute = cuda::current_stream(d);
       // Allocated on the compute stream, which will use and free it; the copy stream first waits for the
       // compute stream so that memory this stream freed earlier is really done with before being overwritten.
+      // The copy stream writes the tensors, so each is marked with record_stream before its copy is queued:
+      // whenever it is freed (handed out and dropped, dropped unhanded at the end of an epoch, or dropped here
+      // when a later copy throws), the allocator reuses the memory only after the copy stream is done with it,
+      // whichever stream is current by then. The `done` event below is still needed: record_stream only guards
+      // reuse, it does not make the data visible to the compute stream.
       Example dev;
       auto alloc = [&](const Tensor& t) {
         return t.defined() && t.device() != *device ? make_tensor(t.sizes(), t.dtype(), *device) : Tensor();
@@ -163,8 +160,13 @@ struct DataLoader::Run {
       compute_ready->wait(copy_stream);
       {
         cuda::StreamGuard on_copy_stream(copy_stream);
-        if (dev.data.defined()) dev.data.copy_(host.data, /*non_blocking=*/true);
-        if (dev.target.defined()) dev.target.copy_(host.target, /*non_blocking=*/true);
+        auto queue_copy = [&](Tensor& dst, const Tensor& src) {
+          if (!dst.defined()) return;
+          dst.record_stream(copy_stream);
+          dst.copy_(src, /*non_blocking=*/true);
+        };
+        queue_copy(dev.data, host.data);
+        queue_copy(dev.target, host.target);
       }
       if (!dev.data.defined()) dev.data = host.data;  // already on the device (or undefined)
       if (!dev.target.defined()) dev.target = host.target;

@@ -23,6 +23,9 @@ namespace autograd {
 struct AutogradMeta;
 struct Node;
 }  // namespace autograd
+namespace cuda {
+class Stream;  // kiln/cuda/cuda.h
+}  // namespace cuda
 
 /// The shared state behind a Tensor handle. Sizes and strides are in elements; offset is in elements.
 struct TensorImpl {
@@ -84,6 +87,15 @@ class Tensor {
   Tensor cpu() const;
   Tensor cuda(int index = -1) const;
   Tensor pin_memory() const;
+  /// Marks this tensor's memory as used by work queued on `stream`, like libtorch's record_stream. Needed when
+  /// a CUDA tensor allocated on one stream is read or written by kernels on another: without it, freeing the
+  /// tensor lets its allocation stream reuse the memory while the other stream may still use it. Guarantees:
+  /// once the storage is freed, the CUDA caching allocator hands the memory out again only after the work
+  /// queued on `stream` before the free has completed; the host never waits for it. Ordering of the data
+  /// itself is still the caller's job (an Event). Requires a defined tensor (ValueError otherwise) and, for a
+  /// CUDA tensor, a stream of the tensor's GPU (DeviceError otherwise). A no-op for CPU tensors, for memory
+  /// kiln does not own (from_blob), and for the stream the memory was allocated on.
+  void record_stream(cuda::Stream stream) const;
   Tensor contiguous() const;
   Tensor clone() const;
   Tensor& copy_(const Tensor& src, bool non_blocking = false);

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 
+#include "kiln/cuda/cuda.h"
+
 namespace kiln::cuda::detail {
 
 /// Returns `index`, or the current device when index is -1. Throws DeviceError saying why no GPU is
@@ -12,11 +14,12 @@ int checked_device(int index);
 
 /// The raw current stream of `device` (no check on `device`; call checked_device first).
 cudaStream_t raw_stream_of(int device);
+/// A Stream's raw handle; a null handle (a default-constructed Stream) stands for kiln's default stream of its device.
+cudaStream_t raw_stream(const Stream& s);
 
-/// Device memory from the caching allocator of `device`, usable in stream order on `stream` only.
-/// Returns nullptr for nbytes == 0; throws OutOfMemoryError after emptying the cache and retrying once.
-/// Memory used on another stream must not be freed before that stream's work is done (there is no
-/// record_stream yet: synchronise, or make `stream` wait on an Event recorded on the other stream).
+/// Device memory from the caching allocator of `device`, usable in stream order on `stream`. Returns nullptr for
+/// nbytes == 0; throws OutOfMemoryError after emptying the cache and retrying once. Memory also used on another
+/// stream must be marked with caching_record_stream (Tensor::record_stream) before it is freed.
 void* caching_malloc(size_t nbytes, int device, cudaStream_t stream);
 /// Returns memory from caching_malloc to its device's cache; never throws. nullptr is ignored.
 void caching_free(void* ptr) noexcept;

@@ -9,10 +9,13 @@
 //
 // Streams. A block remembers the stream current when it was allocated and is only handed out again to
 // requests on that stream. Work on one stream runs in order, so a block freed by the host while kernels
-// using it are still queued can be reused at once: the next user's kernels queue behind them. Memory
-// used on ANOTHER stream is not tracked (PyTorch's Tensor::record_stream does that): such a tensor must
-// not be freed before the other stream's work is done, so synchronise it or make the owning stream wait
-// on an Event recorded on the other stream before the tensor dies.
+// using it are still queued can be reused at once: the next user's kernels queue behind them. Memory also
+// used on ANOTHER stream must be marked with Tensor::record_stream (as in PyTorch): the block then lists
+// those streams, and its free records an event on each and parks it in DeferredFrees (deferred_frees.h)
+// instead of its pool. Parked blocks go back to their pool when their events have completed, which later
+// mallocs check without waiting; empty_cache and the out-of-memory retry wait for the device instead. The
+// host never blocks in free. allocated_bytes drops at free, as in PyTorch: the tensor is gone even if its
+// memory is not reusable yet (reserved_bytes still counts it).
 //
 // CUDA graphs (not supported yet). Memory allocated during stream capture must come from a private pool
 // that outlives the graph and is not shared with eager allocations, and no cudaMalloc/cudaFree or device
@@ -31,6 +34,8 @@
 
 #include "backend/cuda/caching_allocator.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/deferred_frees.h"
+#include "backend/cuda/record_stream.h"
 #include "kiln/core/error.h"
 #include "kiln/cuda/cuda.h"
 
@@ -50,9 +55,10 @@ struct Block {
   size_t size;
   cudaStream_t stream;
   bool small;  // which pool the block's segment belongs to
-  bool allocated = false;
-  Block* prev = nullptr;  // neighbours inside the same segment (nullptr at its ends)
+  bool allocated = false;  // in use, or freed but parked in DeferredFrees: either way not in a pool
+  Block* prev = nullptr;   // neighbours inside the same segment (nullptr at its ends)
   Block* next = nullptr;
+  std::vector<cudaStream_t> stream_uses = {};  // other streams it was used on since its allocation (record_stream)
 };
 
 struct BlockLess {
@@ -91,6 +97,7 @@ class DeviceCache {
     if (nbytes == 0) return nullptr;
     std::lock_guard<std::mutex> lock(mu_);
     if (nbytes > kMaxRequest) throw_oom(nbytes);
+    collect_deferred();  // blocks whose other streams are done go back to the pools before the search
     const size_t size = round_up(nbytes, kMinBlockSize);
     const bool small = size <= kSmallSize;
     FreeSet& pool = small ? small_ : large_;
@@ -121,13 +128,26 @@ class DeviceCache {
     if (it == live_.end()) return false;
     Block* b = it->second;
     live_.erase(it);
-    b->allocated = false;
     stats_.allocated_bytes -= static_cast<int64_t>(b->size);
     ++stats_.num_frees;
-    FreeSet& pool = b->small ? small_ : large_;
-    merge_into(b, b->prev, pool);
-    merge_into(b, b->next, pool);
-    pool.insert(b);
+    if (!b->stream_uses.empty()) {
+      const std::vector<cudaEvent_t> events = record_use_events(b->stream_uses);
+      b->stream_uses.clear();
+      if (!events.empty()) {
+        deferred_.defer(b, events);  // stays marked allocated, so free neighbours do not merge into it
+        return true;
+      }
+    }
+    release_block(b);
+    return true;
+  }
+
+  /// Notes that the live block starting at ptr is used on `stream`. False when ptr is not such a block.
+  bool record_stream(void* ptr, cudaStream_t stream) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(ptr);
+    if (it == live_.end()) return false;
+    detail::add_stream_use(it->second->stream_uses, it->second->stream, stream);
     return true;
   }
 
@@ -156,6 +176,68 @@ class DeviceCache {
     Block* b = *it;
     pool.erase(it);
     return b;
+  }
+
+  /// Returns a block nobody uses any more to its pool, merged with its free neighbours. Caller holds mu_.
+  void release_block(Block* b) {
+    b->allocated = false;
+    FreeSet& pool = b->small ? small_ : large_;
+    merge_into(b, b->prev, pool);
+    merge_into(b, b->next, pool);
+    pool.insert(b);
+  }
+
+  /// An event of this device from the spare ones or new; nullptr when none can be made. The caller has made
+  /// this device current. Never throws.
+  cudaEvent_t take_event() noexcept {
+    if (!spare_events_.empty()) {
+      cudaEvent_t e = spare_events_.back();
+      spare_events_.pop_back();
+      return e;
+    }
+    cudaEvent_t e = nullptr;
+    // No timing: record and query are cheaper, and only completion is asked.
+    if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) == cudaSuccess) return e;
+    cudaGetLastError();
+    return nullptr;
+  }
+
+  /// One event recorded now on each of `streams` (streams of this device). Never throws, as it runs in free:
+  /// when an event cannot be made or recorded, it waits for that stream instead (only on an error path, where
+  /// the context is usually broken anyway). Caller holds mu_.
+  std::vector<cudaEvent_t> record_use_events(const std::vector<cudaStream_t>& streams) noexcept {
+    int previous = -1;
+    if (cudaGetDevice(&previous) != cudaSuccess) cudaGetLastError();
+    const bool switched = previous != device_ && cudaSetDevice(device_) == cudaSuccess;
+    std::vector<cudaEvent_t> events;
+    for (cudaStream_t s : streams) {
+      cudaEvent_t e = take_event();
+      if (e && cudaEventRecord(e, s) == cudaSuccess) {
+        events.push_back(e);
+        continue;
+      }
+      cudaGetLastError();
+      if (e) spare_events_.push_back(e);
+      if (cudaStreamSynchronize(s) != cudaSuccess) cudaGetLastError();
+    }
+    if (switched && cudaSetDevice(previous) != cudaSuccess) cudaGetLastError();
+    return events;
+  }
+
+  /// Returns parked blocks whose events have completed to their pools, without waiting. Caller holds mu_.
+  void collect_deferred() {
+    if (deferred_.empty()) return;
+    deferred_.collect(
+        [](cudaEvent_t e) {
+          const cudaError_t err = cudaEventQuery(e);
+          if (err == cudaErrorNotReady) {
+            cudaGetLastError();  // "not ready" is an answer, not an error
+            return false;
+          }
+          KILN_CUDA_CHECK(err);
+          return true;
+        },
+        [this](cudaEvent_t e) { spare_events_.push_back(e); }, [this](Block* b) { release_block(b); });
   }
 
   /// Folds free neighbour `nb` into `b` (which is not in any set while this runs).
@@ -199,8 +281,14 @@ class DeviceCache {
     return new Block{static_cast<char*>(p), bytes, stream, small};
   }
 
-  /// Returns every free, whole segment to the driver. Caller holds mu_.
+  /// Returns every free, whole segment to the driver, after waiting for the device so that parked blocks are
+  /// free too. Caller holds mu_.
   void release_cached() {
+    if (!deferred_.empty()) {
+      DeviceGuard guard(device_);
+      KILN_CUDA_CHECK(cudaDeviceSynchronize());  // every recorded event has completed after this
+      deferred_.drain([this](cudaEvent_t e) { spare_events_.push_back(e); }, [this](Block* b) { release_block(b); });
+    }
     std::vector<Block*> whole;
     for (FreeSet* pool : {&small_, &large_})
       for (Block* b : *pool)
@@ -248,6 +336,8 @@ class DeviceCache {
   std::mutex mu_;
   FreeSet small_, large_;
   std::unordered_map<void*, Block*> live_;
+  detail::DeferredFrees<Block*, cudaEvent_t> deferred_;  // freed blocks waiting for other streams' work
+  std::vector<cudaEvent_t> spare_events_;                // completed events, reused by later frees
   MemoryStats stats_;
 };
 
@@ -283,6 +373,10 @@ class CachingAllocator final : public Allocator {
 
 void* detail::caching_malloc(size_t nbytes, int device, cudaStream_t stream) {
   return cache(checked_device(device)).malloc(nbytes, stream);
+}
+
+bool detail::caching_record_stream(void* ptr, const Stream& stream) {
+  return cache(checked_device(stream.device())).record_stream(ptr, raw_stream(stream));
 }
 
 void detail::caching_free(void* ptr) noexcept {

@@ -86,9 +86,8 @@ void* workspace_for(int device, cudaStream_t stream) {
 }
 }  // namespace
 
-cublasHandle_t cublas_handle() {
+cublasHandle_t cublas_handle(cudaStream_t stream) {
   const int d = current_device();
-  cudaStream_t stream = raw_stream_of(d);
   cublasHandle_t h = handle_for(d);
   KILN_CUBLAS_CHECK(cublasSetStream(h, stream));
   // cublasSetStream resets the workspace to cuBLAS's own default, so set ours after it every time.
@@ -96,10 +95,10 @@ cublasHandle_t cublas_handle() {
   return h;
 }
 
-void* cublas_workspace(size_t* bytes) {
+void* cublas_workspace(cudaStream_t stream, size_t* bytes) {
   const int d = current_device();
   if (bytes) *bytes = kWorkspaceBytes;
-  return workspace_for(d, raw_stream_of(d));
+  return workspace_for(d, stream);
 }
 
 }  // namespace kiln::cuda::detail

@@ -5,16 +5,24 @@
 #include <cuda_runtime.h>
 
 #include "kiln/core/error.h"
+#include "kiln/cuda/cuda.h"
 
 namespace kiln::cuda::detail {
 [[noreturn]] void throw_cuda_error(cudaError_t err, const char* expr, const char* file, int line);
 [[noreturn]] void throw_cublas_error(cublasStatus_t st, const char* expr, const char* file, int line);
-/// The raw current stream of the current device (what kernels launch on).
-cudaStream_t current_raw_stream();
-/// The cuBLAS handle of the current device, bound to the current stream.
-cublasHandle_t cublas_handle();
-/// Workspace for cuBLAS/cuBLASLt on the current device (lives as long as the process).
-void* cublas_workspace(size_t* bytes);
+[[noreturn]] void throw_missing_stream();
+/// The raw handle of the stream a kernel's arguments carry (filled by the op's front end with ops::op_stream).
+/// Launchers use this, never the thread-local current stream, so a kernel runs where its arguments say. A null
+/// handle is a front end that forgot to fill it: that throws rather than launching on the legacy stream 0,
+/// which kiln's non-blocking streams are not ordered against.
+inline cudaStream_t launch_stream(const Stream& s) {
+  if (!s.handle()) throw_missing_stream();
+  return static_cast<cudaStream_t>(s.handle());
+}
+/// The cuBLAS handle of the current device, bound to `stream` (a stream of that device).
+cublasHandle_t cublas_handle(cudaStream_t stream);
+/// Workspace for cuBLAS/cuBLASLt on the current device and `stream` (lives as long as the process).
+void* cublas_workspace(cudaStream_t stream, size_t* bytes);
 }  // namespace kiln::cuda::detail
 
 #define KILN_CUDA_CHECK(expr)                                                                                   \

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "backend/cuda/record_stream.h"
 #include "kiln/core/allocator.h"
 #include "kiln/core/error.h"
 
@@ -61,6 +62,8 @@ void reset_peak_memory_stats(int) { no_cuda("cuda::reset_peak_memory_stats"); }
 /// Nothing is cached without CUDA, so there is nothing to give back (as torch.cuda.empty_cache()).
 void empty_cache() {}
 Allocator& caching_allocator() { no_cuda("the CUDA caching allocator"); }
+// Unreachable from Tensor::record_stream (no CUDA tensor exists in this build); kept for the linker.
+bool detail::caching_record_stream(void*, const Stream&) { no_cuda("cuda::record_stream"); }
 
 }  // namespace cuda
 }  // namespace kiln

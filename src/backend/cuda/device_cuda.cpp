@@ -204,6 +204,12 @@ void throw_cuda_error(cudaError_t err, const char* expr, const char* file, int l
   throw CudaError(msg);
 }
 
+void throw_missing_stream() {
+  throw CudaError(
+      "kiln internal error: a CUDA kernel's arguments carry no stream (its op's front end must fill them with "
+      "ops::op_stream); please report this as a bug");
+}
+
 void throw_cublas_error(cublasStatus_t st, const char* expr, const char* file, int line) {
   std::string msg = str("cuBLAS error ", cublasGetStatusName(st), " (", cublasGetStatusString(st), ") in ", expr,
                         " at ", file, ":", line, ".");

@@ -49,20 +49,17 @@ std::vector<cudaStream_t>& thread_current() {
   thread_local std::vector<cudaStream_t> current;
   return current;
 }
+}  // namespace
 
-/// A Stream's raw handle; a null handle (a default-constructed Stream) stands for kiln's default stream.
-cudaStream_t raw(const Stream& s) {
+cudaStream_t detail::raw_stream(const Stream& s) {
   return s.handle() ? static_cast<cudaStream_t>(s.handle()) : default_raw(s.device());
 }
-}  // namespace
 
 cudaStream_t detail::raw_stream_of(int device) {
   const std::vector<cudaStream_t>& cur = thread_current();
   if (static_cast<size_t>(device) < cur.size() && cur[device]) return cur[device];
   return default_raw(device);
 }
-
-cudaStream_t detail::current_raw_stream() { return raw_stream_of(current_device()); }
 
 Stream current_stream(int device) {
   const int d = detail::checked_device(device);
@@ -87,7 +84,7 @@ Stream new_stream(int device) {
 
 void Stream::synchronize() const {
   detail::checked_device(device_);
-  KILN_CUDA_CHECK(cudaStreamSynchronize(raw(*this)));
+  KILN_CUDA_CHECK(cudaStreamSynchronize(detail::raw_stream(*this)));
 }
 
 StreamGuard::StreamGuard(Stream s) {
@@ -125,13 +122,13 @@ void Event::record(const Stream& s) {
     handle_ = e;
     device_ = d;
   }
-  KILN_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(handle_), raw(s)));
+  KILN_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(handle_), detail::raw_stream(s)));
 }
 
 void Event::wait(const Stream& s) const {
   if (!handle_) return;  // never recorded: nothing to wait for (as in PyTorch)
   DeviceGuard guard(detail::checked_device(s.device()));
-  KILN_CUDA_CHECK(cudaStreamWaitEvent(raw(s), static_cast<cudaEvent_t>(handle_), 0));
+  KILN_CUDA_CHECK(cudaStreamWaitEvent(detail::raw_stream(s), static_cast<cudaEvent_t>(handle_), 0));
 }
 
 void Event::synchronize() const {

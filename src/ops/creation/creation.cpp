@@ -8,6 +8,7 @@
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/pointwise.h"
 #include "ops/copy/copy_kernels.h"
+#include "ops/op_stream.h"
 #include "ops/random/random_kernels.h"
 
 namespace kiln {
@@ -30,7 +31,8 @@ Tensor random_tensor(const Shape& size, const TensorOptions& opts, Generator* ge
                      double b) {
   Tensor t = make_tensor(size, opts.dtype(), opts.device(), opts.pinned_memory());
   Generator& g = gen ? *gen : default_generator();
-  ops::RandomParams p{kind, a, b, g.seed(), g.advance(static_cast<uint64_t>(t.numel()) * 4)};
+  ops::RandomParams p{kind, a, b, g.seed(), g.advance(static_cast<uint64_t>(t.numel()) * 4),
+                      ops::op_stream(t.device())};
   ops::random_stub(t.device().type(), t, p);
   return t;
 }

@@ -1,4 +1,4 @@
-// The CUDA elementwise kernels: the same functor as the CPU loop, over an ElementwiseIter, on the current stream.
+// The CUDA elementwise kernels: the same functor as the CPU loop, over an ElementwiseIter, on the iter's stream.
 #pragma once
 #include <utility>
 
@@ -53,7 +53,7 @@ inline unsigned elementwise_blocks(int64_t n, int threads) {
   return static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(blocks, 1), 65535 * 4));
 }
 
-/// Runs f over the iteration on the current CUDA stream; checks the launch.
+/// Runs f over the iteration on it.stream; checks the launch.
 template <typename out_t, typename... in_t, typename F>
 void cuda_elementwise(const ElementwiseIter& it, const F& f) {
   if (it.numel == 0) return;
@@ -61,7 +61,7 @@ void cuda_elementwise(const ElementwiseIter& it, const F& f) {
   PtrArray<sizeof...(in_t) + 1> ptrs;
   for (int k = 0; k < it.noperands; ++k) ptrs.p[k] = it.data[k];
   constexpr int threads = 256;
-  cudaStream_t stream = cuda::detail::current_raw_stream();
+  cudaStream_t stream = cuda::detail::launch_stream(it.stream);
   if (it.contiguous)
     detail::elementwise_contig_kernel<F, out_t, in_t...><<<elementwise_blocks(it.numel, threads), threads, 0, stream>>>(
         it.numel, ptrs, f);

@@ -2,6 +2,7 @@
 #include "ops/elementwise/iter.h"
 
 #include "kiln/core/error.h"
+#include "ops/op_stream.h"
 
 namespace kiln::ops {
 
@@ -38,6 +39,7 @@ ElementwiseIter make_elementwise_iter(const Tensor& out, const std::vector<Tenso
   ElementwiseIter it;
   it.numel = out.numel();
   it.device = out.device();
+  it.stream = op_stream(it.device);
   it.noperands = static_cast<int>(all.size());
   // Per-operand strides aligned to the output's dims; broadcast dims get stride 0.
   int64_t strides[kMaxOperands][kMaxDims] = {};

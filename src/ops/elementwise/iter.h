@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kiln/core/macros.h"
+#include "kiln/cuda/cuda.h"
 #include "kiln/tensor/tensor.h"
 
 namespace kiln::ops {
@@ -39,6 +40,8 @@ struct ElementwiseIter {
   bool contiguous = false;
   /// The operands' device (kernels make it current before launching).
   Device device;
+  /// The CUDA stream the kernel runs on (null for the CPU); make_elementwise_iter fills it (ops::op_stream).
+  cuda::Stream stream;
 };
 
 /// Builds the iteration for out = f(inputs...). Inputs must broadcast to out's shape (ShapeError otherwise)

@@ -69,7 +69,7 @@ void index_apply_cpu(const IndexArgs& a, IndexMode mode, const Scalar& fill) {
   });
 }
 
-void sort_cpu(const Tensor& keys, const Tensor& indices, bool descending) {
+void sort_cpu(const Tensor& keys, const Tensor& indices, bool descending, cuda::Stream) {
   const int64_t rows = keys.size(0), n = keys.size(1);
   if (rows * n == 0) return;
   KILN_DISPATCH_ALL(keys.dtype(), "sort", [&] {

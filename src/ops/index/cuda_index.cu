@@ -34,7 +34,7 @@ BadIndex index_check_cuda(const IndexArgs& a) {
   const int64_t total = a.geom.outer * a.geom.inner;
   if (total == 0) return {};
   cuda::DeviceGuard guard(a.device);
-  cudaStream_t stream = cuda::detail::current_raw_stream();
+  cudaStream_t stream = cuda::detail::launch_stream(a.stream);
   // [flag (as int32 in the first word), value]; from the caching allocator, so no cudaMalloc per call.
   Tensor buf = make_tensor({2}, kInt64, a.device);
   int64_t* p = buf.data_ptr<int64_t>();
@@ -75,7 +75,7 @@ void index_apply_cuda(const IndexArgs& a, IndexMode mode, const Scalar& fill) {
   const int64_t total = a.geom.outer * a.geom.inner;
   if (total == 0) return;
   cuda::DeviceGuard guard(a.device);
-  cudaStream_t stream = cuda::detail::current_raw_stream();
+  cudaStream_t stream = cuda::detail::launch_stream(a.stream);
   KILN_DISPATCH_ALL(a.dtype, "gather/scatter", [&] {
     using T = scalar_t;
     KILN_DISPATCH_INDEX(a.index_dtype, "index", [&] {
@@ -137,7 +137,7 @@ __global__ void bitonic_sort_rows_kernel(T* keys, int64_t* indices, int64_t n, i
   }
 }
 
-void sort_cuda(const Tensor& keys, const Tensor& indices, bool descending) {
+void sort_cuda(const Tensor& keys, const Tensor& indices, bool descending, cuda::Stream launch_on) {
   const int64_t rows = keys.size(0), n = keys.size(1);
   if (rows * n == 0) return;
   if (n > kMaxSharedSortRow) {
@@ -146,14 +146,14 @@ void sort_cuda(const Tensor& keys, const Tensor& indices, bool descending) {
     // radix sort here).
     Tensor host_keys = keys.cpu();
     Tensor host_idx = make_tensor(indices.sizes(), kInt64, Device(kCPU));
-    sort_stub(kCPU, host_keys, host_idx, descending);
+    sort_stub(kCPU, host_keys, host_idx, descending, cuda::Stream());
     Tensor k = keys, ix = indices;
     k.copy_(host_keys);
     ix.copy_(host_idx);
     return;
   }
   cuda::DeviceGuard guard(keys.device());
-  cudaStream_t stream = cuda::detail::current_raw_stream();
+  cudaStream_t stream = cuda::detail::launch_stream(launch_on);
   int p2 = 1;
   while (p2 < n) p2 <<= 1;
   int threads = std::max(1, std::min(p2 / 2, 1024));

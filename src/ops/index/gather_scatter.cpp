@@ -9,6 +9,7 @@
 #include "kiln/tensor/ops/view.h"
 #include "ops/elementwise/iter.h"
 #include "ops/index/index_kernels.h"
+#include "ops/op_stream.h"
 
 namespace kiln {
 namespace ops {
@@ -60,6 +61,7 @@ ops::IndexArgs make_args(const Tensor& self, const Tensor& index, const Tensor& 
   a.dtype = self.dtype();
   a.index_dtype = index.dtype();
   a.device = self.device();
+  a.stream = ops::op_stream(a.device);
   return a;
 }
 

@@ -1,6 +1,7 @@
 // Dispatch stubs of the index family: index validation, gather/scatter over an IndexGeom, and row sorting.
 #pragma once
 #include "kiln/core/scalar.h"
+#include "kiln/cuda/cuda.h"
 #include "kiln/tensor/tensor.h"
 #include "ops/dispatch.h"
 #include "ops/index/index_functors.h"
@@ -16,6 +17,7 @@ struct IndexArgs {
   DType dtype = DType::Float32;  // of self and other
   DType index_dtype = DType::Int64;
   Device device;
+  cuda::Stream stream;  // where the CUDA kernel runs (null for the CPU); the front end fills it (ops::op_stream)
 };
 
 enum class IndexMode : int8_t { Gather, Scatter, ScatterAdd, ScatterFill };
@@ -32,6 +34,7 @@ KILN_DECLARE_DISPATCH(index_check_stub, BadIndex (*)(const IndexArgs&));
 /// Runs the gather/scatter; `fill` is the value of ScatterFill (already checked to fit the dtype's kind).
 KILN_DECLARE_DISPATCH(index_apply_stub, void (*)(const IndexArgs&, IndexMode mode, const Scalar& fill));
 /// Sorts each row of keys ([rows, n], contiguous) in place, stably, and writes the rows' original positions to
-/// indices ([rows, n] int64, contiguous).
-KILN_DECLARE_DISPATCH(sort_stub, void (*)(const Tensor& keys, const Tensor& indices, bool descending));
+/// indices ([rows, n] int64, contiguous). The CUDA kernel runs on `stream` (ops::op_stream of the keys' device).
+KILN_DECLARE_DISPATCH(sort_stub, void (*)(const Tensor& keys, const Tensor& indices, bool descending,
+                                          cuda::Stream stream));
 }  // namespace kiln::ops

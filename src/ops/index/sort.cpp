@@ -6,6 +6,7 @@
 #include "kiln/tensor/ops/index.h"
 #include "kiln/tensor/ops/view.h"
 #include "ops/index/index_kernels.h"
+#include "ops/op_stream.h"
 
 namespace kiln {
 namespace ops {
@@ -23,7 +24,8 @@ std::tuple<Tensor, Tensor> sort_impl(const Tensor& a, int64_t dim, bool descendi
   Tensor idx = make_tensor(moved.sizes(), kInt64, a.device());
   const int64_t n = moved.size(moved.dim() - 1);
   if (keys.numel() > 0)
-    ops::sort_stub(a.device().type(), keys.view({keys.numel() / n, n}), idx.view({keys.numel() / n, n}), descending);
+    ops::sort_stub(a.device().type(), keys.view({keys.numel() / n, n}), idx.view({keys.numel() / n, n}), descending,
+                   ops::op_stream(a.device()));
   return {keys.transpose(dim, -1).contiguous(), idx.transpose(dim, -1).contiguous()};
 }
 

@@ -35,7 +35,7 @@ void gemm_cuda(const GemmParams& p) {
   }
   check_int(p);
   cuda::DeviceGuard guard(p.device);
-  cublasHandle_t handle = cuda::detail::cublas_handle();
+  cublasHandle_t handle = cuda::detail::cublas_handle(cuda::detail::launch_stream(p.stream));
   // alpha/beta are in the compute type: double for COMPUTE_64F, float otherwise.
   float falpha = static_cast<float>(p.alpha), fbeta = static_cast<float>(p.beta);
   double dalpha = p.alpha, dbeta = p.beta;

@@ -12,6 +12,7 @@
 #include "kiln/tensor/ops/view.h"
 #include "ops/elementwise/iter.h"
 #include "ops/linalg/linalg_kernels.h"
+#include "ops/op_stream.h"
 
 namespace kiln {
 namespace ops {
@@ -66,6 +67,7 @@ void run_gemm(const char* op, const Tensor& a, const Tensor& b, Tensor& c, doubl
   ops::GemmParams p;
   p.dtype = c.dtype();
   p.device = c.device();
+  p.stream = ops::op_stream(p.device);
   p.batch = nd == 3 ? c.size(0) : 1;
   p.m = m;
   p.n = n;

@@ -4,6 +4,7 @@
 
 #include "kiln/core/device.h"
 #include "kiln/core/dtype.h"
+#include "kiln/cuda/cuda.h"
 #include "ops/dispatch.h"
 
 namespace kiln::ops {
@@ -23,6 +24,7 @@ struct GemmOperand {
 struct GemmParams {
   DType dtype = DType::Float32;
   Device device;
+  cuda::Stream stream;  // where cuBLAS runs (null for the CPU); the front end fills it (ops::op_stream)
   int64_t batch = 1, m = 0, n = 0, k = 0;
   GemmOperand a, b;
   void* c = nullptr;

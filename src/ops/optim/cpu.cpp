@@ -24,17 +24,18 @@ struct CpuLoop {
   }
 };
 
-void adam_cpu(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax, const AdamHyper& h) {
+void adam_cpu(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,
+              const AdamHyper& h, cuda::Stream) {
   run_adam(p, g, m, v, vmax, h, CpuLoop{p.numel()});
 }
-void sgd_cpu(const Tensor& p, const Tensor& g, const Tensor& buf, const SgdHyper& h) {
+void sgd_cpu(const Tensor& p, const Tensor& g, const Tensor& buf, const SgdHyper& h, cuda::Stream) {
   run_sgd(p, g, buf, h, CpuLoop{p.numel()});
 }
 void rmsprop_cpu(const Tensor& p, const Tensor& g, const Tensor& sq, const Tensor& gavg, const Tensor& buf,
-                 const RmspropHyper& h) {
+                 const RmspropHyper& h, cuda::Stream) {
   run_rmsprop(p, g, sq, gavg, buf, h, CpuLoop{p.numel()});
 }
-void adagrad_cpu(const Tensor& p, const Tensor& g, const Tensor& sum, const AdagradHyper& h) {
+void adagrad_cpu(const Tensor& p, const Tensor& g, const Tensor& sum, const AdagradHyper& h, cuda::Stream) {
   run_adagrad(p, g, sum, h, CpuLoop{p.numel()});
 }
 }  // namespace

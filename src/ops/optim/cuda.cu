@@ -1,4 +1,4 @@
-// CUDA kernels of the fused optimizer updates: one grid-stride kernel per parameter on the current stream.
+// CUDA kernels of the fused optimizer updates: one grid-stride kernel per parameter on the front end's stream.
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
 #include "ops/elementwise/cuda_loop.cuh"
@@ -17,30 +17,31 @@ __global__ void optim_kernel(int64_t n, OptimPtrs<scalar_t> ptrs, F f) {
 struct CudaLaunch {
   Device device;
   int64_t n;
+  cuda::Stream stream;
   template <typename scalar_t, typename F>
   void operator()(const OptimPtrs<scalar_t>& ptrs, const F& f) const {
     if (n == 0) return;
     cuda::DeviceGuard guard(device);
     constexpr int threads = 256;
-    optim_kernel<scalar_t, F><<<elementwise_blocks(n, threads), threads, 0, cuda::detail::current_raw_stream()>>>(
+    optim_kernel<scalar_t, F><<<elementwise_blocks(n, threads), threads, 0, cuda::detail::launch_stream(stream)>>>(
         n, ptrs, f);
     KILN_CUDA_KERNEL_CHECK();
   }
 };
 
 void adam_cuda(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,
-               const AdamHyper& h) {
-  run_adam(p, g, m, v, vmax, h, CudaLaunch{p.device(), p.numel()});
+               const AdamHyper& h, cuda::Stream s) {
+  run_adam(p, g, m, v, vmax, h, CudaLaunch{p.device(), p.numel(), s});
 }
-void sgd_cuda(const Tensor& p, const Tensor& g, const Tensor& buf, const SgdHyper& h) {
-  run_sgd(p, g, buf, h, CudaLaunch{p.device(), p.numel()});
+void sgd_cuda(const Tensor& p, const Tensor& g, const Tensor& buf, const SgdHyper& h, cuda::Stream s) {
+  run_sgd(p, g, buf, h, CudaLaunch{p.device(), p.numel(), s});
 }
 void rmsprop_cuda(const Tensor& p, const Tensor& g, const Tensor& sq, const Tensor& gavg, const Tensor& buf,
-                  const RmspropHyper& h) {
-  run_rmsprop(p, g, sq, gavg, buf, h, CudaLaunch{p.device(), p.numel()});
+                  const RmspropHyper& h, cuda::Stream s) {
+  run_rmsprop(p, g, sq, gavg, buf, h, CudaLaunch{p.device(), p.numel(), s});
 }
-void adagrad_cuda(const Tensor& p, const Tensor& g, const Tensor& sum, const AdagradHyper& h) {
-  run_adagrad(p, g, sum, h, CudaLaunch{p.device(), p.numel()});
+void adagrad_cuda(const Tensor& p, const Tensor& g, const Tensor& sum, const AdagradHyper& h, cuda::Stream s) {
+  run_adagrad(p, g, sum, h, CudaLaunch{p.device(), p.numel(), s});
 }
 }  // namespace
 KILN_REGISTER_KERNEL(adam_step_stub, kCUDA, adam_cuda);

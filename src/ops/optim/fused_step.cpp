@@ -5,6 +5,7 @@
 #include "kiln/autograd/autograd.h"
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/pointwise.h"
+#include "ops/op_stream.h"
 
 namespace kiln::ops {
 KILN_DEFINE_DISPATCH(adam_step_stub);
@@ -72,7 +73,7 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, c
   if (h.amsgrad) check_state(max_exp_avg_sq, op, "max_exp_avg_sq");
   const Tensor& vmax = h.amsgrad ? max_exp_avg_sq : kNone;
   if (try_fused(path, param, g, {&exp_avg, &exp_avg_sq, &vmax}, op, [&](const Tensor& gc) {
-        adam_step_stub(param.device().type(), param, gc, exp_avg, exp_avg_sq, vmax, h);
+        adam_step_stub(param.device().type(), param, gc, exp_avg, exp_avg_sq, vmax, h, op_stream(param.device()));
       }))
     return;
   Tensor p = param, m = exp_avg, v = exp_avg_sq;
@@ -102,7 +103,9 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
   if (h.momentum != 0) check_state(momentum_buffer, "SGD", "momentum_buffer");
   const Tensor& buf = h.momentum != 0 ? momentum_buffer : kNone;
   if (try_fused(path, param, g, {&buf}, "SGD",
-                [&](const Tensor& gc) { sgd_step_stub(param.device().type(), param, gc, buf, h); }))
+                [&](const Tensor& gc) {
+                  sgd_step_stub(param.device().type(), param, gc, buf, h, op_stream(param.device()));
+                }))
     return;
   Tensor p = param, d = g;
   if (h.weight_decay != 0) d = add(d, p, h.weight_decay);
@@ -129,7 +132,7 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
   const Tensor& gavg = h.centered ? grad_avg : kNone;
   const Tensor& buf = h.momentum > 0 ? momentum_buffer : kNone;
   if (try_fused(path, param, g, {&square_avg, &gavg, &buf}, "RMSprop", [&](const Tensor& gc) {
-        rmsprop_step_stub(param.device().type(), param, gc, square_avg, gavg, buf, h);
+        rmsprop_step_stub(param.device().type(), param, gc, square_avg, gavg, buf, h, op_stream(param.device()));
       }))
     return;
   Tensor p = param, sq = square_avg, d = g;
@@ -161,7 +164,9 @@ void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum, co
   Tensor g = checked_grad(param, grad, "Adagrad");
   check_state(sum, "Adagrad", "sum");
   if (try_fused(path, param, g, {&sum}, "Adagrad",
-                [&](const Tensor& gc) { adagrad_step_stub(param.device().type(), param, gc, sum, h); }))
+                [&](const Tensor& gc) {
+                  adagrad_step_stub(param.device().type(), param, gc, sum, h, op_stream(param.device()));
+                }))
     return;
   Tensor p = param, s = sum, d = g;
   if (h.weight_decay != 0) d = add(d, p, h.weight_decay);

@@ -1,9 +1,11 @@
 // Dispatch stubs of the fused optimizer updates: one pass over a parameter, its gradient and its state.
 // Kernels require every defined tensor contiguous, of the parameter's dtype, numel and device
-// (fused_step.cpp checks this and falls back to composed ops otherwise).
+// (fused_step.cpp checks this and falls back to composed ops otherwise). Each stub's last argument is the stream
+// the CUDA kernel runs on (ops::op_stream of the parameter's device; null for the CPU).
 #pragma once
 #include <cstdint>
 
+#include "kiln/cuda/cuda.h"
 #include "kiln/tensor/tensor.h"
 #include "ops/dispatch.h"
 
@@ -38,14 +40,14 @@ struct AdagradHyper {
 /// max_exp_avg_sq is undefined unless amsgrad.
 KILN_DECLARE_DISPATCH(adam_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                                                const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq,
-                                               const AdamHyper& h));
+                                               const AdamHyper& h, cuda::Stream stream));
 /// momentum_buffer is undefined when momentum == 0.
 KILN_DECLARE_DISPATCH(sgd_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
-                                              const SgdHyper& h));
+                                              const SgdHyper& h, cuda::Stream stream));
 /// grad_avg is undefined unless centered, momentum_buffer unless momentum > 0.
 KILN_DECLARE_DISPATCH(rmsprop_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
                                                   const Tensor& grad_avg, const Tensor& momentum_buffer,
-                                                  const RmspropHyper& h));
+                                                  const RmspropHyper& h, cuda::Stream stream));
 KILN_DECLARE_DISPATCH(adagrad_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& sum,
-                                                  const AdagradHyper& h));
+                                                  const AdagradHyper& h, cuda::Stream stream));
 }  // namespace kiln::ops

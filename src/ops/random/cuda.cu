@@ -17,7 +17,7 @@ void random_cuda(const Tensor& out, const RandomParams& p) {
   KILN_DISPATCH_NUMERIC(out.dtype(), "random", [&] {
     int64_t n = out.numel();
     unsigned blocks = static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, 4096));
-    random_kernel<scalar_t><<<blocks, 256, 0, cuda::detail::current_raw_stream()>>>(out.data_ptr<scalar_t>(), n, p);
+    random_kernel<scalar_t><<<blocks, 256, 0, cuda::detail::launch_stream(p.stream)>>>(out.data_ptr<scalar_t>(), n, p);
     KILN_CUDA_KERNEL_CHECK();
   });
 }

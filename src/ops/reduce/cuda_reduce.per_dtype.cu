@@ -121,7 +121,7 @@ void launch_reduce(const ReduceCall& c, const Op& op) {
   using out_t = typename Op::out_t;
   const ReduceGeom& g = c.geom;
   cuda::DeviceGuard guard(c.device);
-  cudaStream_t stream = cuda::detail::current_raw_stream();
+  cudaStream_t stream = cuda::detail::launch_stream(c.stream);
   // Short rows go to the column kernel too: one thread per row beats a mostly idle block per row.
   bool columns = g.columnar() || g.K < 32;
   int64_t blocks = columns ? (g.rows + kColX - 1) / kColX : g.rows;
@@ -134,6 +134,7 @@ void launch_reduce(const ReduceCall& c, const Op& op) {
   acc_t* partial = nullptr;
   if (splits > 1) {
     workspace = make_tensor({g.rows * splits * static_cast<int64_t>(sizeof(acc_t))}, kUInt8, c.device);
+    workspace.record_stream(c.stream);  // allocated on the current stream, used on c.stream: no early reuse
     partial = static_cast<acc_t*>(workspace.data_ptr());
   }
   const scalar_t* in = static_cast<const scalar_t*>(c.in);

@@ -126,7 +126,7 @@ int row_threads(int64_t K) { return block_threads(K, K >= 8192 ? 1024 : 256); }
 
 void softmax_cuda(const SoftmaxCall& c) {
   cuda::DeviceGuard guard(c.device);
-  cudaStream_t stream = cuda::detail::current_raw_stream();
+  cudaStream_t stream = cuda::detail::launch_stream(c.stream);
   KILN_DISPATCH_FLOATING(c.dtype, "softmax", [&] {
     const scalar_t* x = static_cast<const scalar_t*>(c.in);
     scalar_t* y = static_cast<scalar_t*>(c.result);
@@ -143,7 +143,7 @@ void softmax_cuda(const SoftmaxCall& c) {
 
 void softmax_backward_cuda(const SoftmaxCall& c) {
   cuda::DeviceGuard guard(c.device);
-  cudaStream_t stream = cuda::detail::current_raw_stream();
+  cudaStream_t stream = cuda::detail::launch_stream(c.stream);
   KILN_DISPATCH_FLOATING(c.dtype, "softmax_backward", [&] {
     const scalar_t* g = static_cast<const scalar_t*>(c.in);
     const scalar_t* y = static_cast<const scalar_t*>(c.out);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kiln/tensor/ops/view.h"
+#include "ops/op_stream.h"
 
 namespace kiln::ops {
 KILN_DEFINE_DISPATCH(reduce_stub);
@@ -99,6 +100,7 @@ Tensor run_reduce(const Tensor& a, const ReduceDims& rd, bool keepdim, ReduceKin
   c.in = a.numel() ? a.data_ptr() : nullptr;
   c.in_dtype = a.dtype();
   c.device = a.device();
+  c.stream = ops::op_stream(c.device);
   c.out_dtype = out_dtype;
   c.param = param;
   const Shape& shape = rd.shape(keepdim);

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kiln/core/macros.h"
+#include "kiln/cuda/cuda.h"
 #include "kiln/tensor/tensor.h"
 #include "ops/dispatch.h"
 
@@ -73,6 +74,7 @@ struct ReduceCall {
   const void* in = nullptr;
   DType in_dtype = DType::Float32;
   Device device;
+  cuda::Stream stream;  // where the CUDA kernel runs (null for the CPU); the front end fills it (ops::op_stream)
   void* out = nullptr;
   DType out_dtype = DType::Float32;  // must be dtype_of<Op::out_t>; kernels check it
   int64_t* indices = nullptr;
@@ -91,6 +93,7 @@ struct SoftmaxCall {
   void* result = nullptr;    // forward: y; backward: grad of the input
   DType dtype = DType::Float32;
   Device device;
+  cuda::Stream stream;  // where the CUDA kernel runs (null for the CPU); the front end fills it (ops::op_stream)
   int64_t outer = 1, K = 1, inner = 1;
   bool log = false;
 };

@@ -2,6 +2,7 @@
 #include "kiln/autograd/autograd.h"
 #include "kiln/tensor/ops/pointwise.h"
 #include "kiln/tensor/ops/reduce.h"
+#include "ops/op_stream.h"
 #include "ops/reduce/reduce_front.h"
 
 namespace kiln {
@@ -14,6 +15,7 @@ ops::SoftmaxCall split_at(const Tensor& t, int64_t dim) {
   ops::SoftmaxCall c;
   c.dtype = t.dtype();
   c.device = t.device();
+  c.stream = ops::op_stream(c.device);
   for (int64_t d = 0; d < t.dim(); ++d) (d < dim ? c.outer : d == dim ? c.K : c.inner) *= t.size(d);
   return c;
 }
