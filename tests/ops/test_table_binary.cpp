@@ -23,6 +23,7 @@ const std::map<std::string, Reference>& references() {
   static const std::map<std::string, Reference> refs = {
       {"maximum", {[](double a, double b) { return std::fmax(a, b); }, -3, 3}},
       {"minimum", {[](double a, double b) { return std::fmin(a, b); }, -3, 3}},
+      {"atan2", {[](double a, double b) { return std::atan2(a, b); }, -3, 3}},
   };
   return refs;
 }

@@ -142,6 +142,12 @@ struct MinimumFn {
   }
 };
 
+/// atan2(a, b): the angle of the point (b, a), in [-pi, pi] (floating T only).
+template <typename T>
+struct Atan2Fn {
+  KILN_HD T operator()(T a, T b) const { return std::atan2(a, b); }
+};
+
 /// What a binary kernel can hand its functor: alpha (add's scale) and, on the host, the flag an integer
 /// division by zero raises.
 template <typename T>

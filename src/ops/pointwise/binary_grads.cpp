@@ -23,4 +23,10 @@ std::pair<Tensor, Tensor> minimum_backward(const Tensor& g, const Tensor& a, con
                                            const std::vector<bool>& need) {
   return extremum_backward(g, a, b, gt(a, b), lt(a, b), need);
 }
+// d/da atan2(a, b) = b / (a^2 + b^2), d/db = -a / (a^2 + b^2).
+std::pair<Tensor, Tensor> atan2_backward(const Tensor& g, const Tensor& a, const Tensor& b, const Tensor&,
+                                         const std::vector<bool>& need) {
+  Tensor scale = div(g, add(square(a), square(b)));
+  return {need[0] ? mul(scale, b) : Tensor(), need[1] ? neg(mul(scale, a)) : Tensor()};
+}
 }  // namespace kiln::ops

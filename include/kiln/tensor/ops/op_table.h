@@ -31,7 +31,8 @@ enum class KernelDTypes : int8_t { Floating, Numeric, All };
   _(pow, Pow, Numeric, Float32, Custom)                 \
   _(remainder, Remainder, Numeric, Promote, Custom)     \
   _(maximum, Maximum, All, Promote, Generic)            \
-  _(minimum, Minimum, All, Promote, Generic)
+  _(minimum, Minimum, All, Promote, Generic)            \
+  _(atan2, Atan2, Floating, Promote, Generic)
 
 // Helpers that turn a row's `front` column into code or nothing: KILN_IF_GENERIC_##front(code) keeps the
 // code for Generic rows, KILN_IF_CUSTOM_##front(code) for Custom rows.
