@@ -25,7 +25,7 @@ bool classification_target(const Tensor& pred, const Tensor& target) {
 }
 }  // namespace
 
-Model::Model(std::shared_ptr<nn::Module> module, std::function<Tensor(const Tensor&)> forward)
+Model::Model(std::shared_ptr<nn::Module> module, ForwardFn forward)
     : module_(std::move(module)), forward_(std::move(forward)) {
   KILN_CHECK(module_ != nullptr, "train::Model needs a module");
 }
@@ -47,6 +47,12 @@ void Model::compile(const std::string& optimizer, const std::string& loss, std::
   compile(optimizer_by_name(optimizer, module_->parameters(), lr), loss_by_name(loss), std::move(metrics));
   metadata_["optimizer"] = optimizer;
   metadata_["loss"] = loss;
+}
+
+void Model::set_train_step(std::shared_ptr<TrainStep> step) {
+  KILN_CHECK(step != nullptr,
+             "set_train_step: the step is null; pass std::make_shared<train::PlainStep>() for the default step");
+  train_step_ = std::move(step);
 }
 
 void Model::check_compiled() const {
@@ -87,16 +93,18 @@ History Model::fit(data::DataLoader& train, int epochs, data::DataLoader* val,
     for (auto& batch : train) {
       Tensor x = batch.data.to(dev, /*non_blocking=*/true);
       Tensor y = batch.target.to(dev, /*non_blocking=*/true);
-      optimizer_->zero_grad();
-      Tensor pred = forward_(x);
-      Tensor loss = loss_(pred, y);
-      loss.backward();
-      optimizer_->step();
+      // Built per batch: a callback may recompile (a new optimizer) or swap the step between batches.
+      StepContext ctx{*module_, forward_, loss_, *optimizer_};
+      StepOutput out = train_step_->run(ctx, x, y);
+      KILN_CHECK(out.loss.defined() && out.loss.numel() == 1 && out.pred.defined(),
+                 "fit: the train step must return a one-element loss and a prediction, got a loss of shape ",
+                 out.loss.defined() ? out.loss.shape_str() : std::string("(undefined)"),
+                 out.pred.defined() ? "" : " and no prediction");
       int64_t n = x.size(0);
       {
         NoGradGuard no_grad;
-        loss_sum_.add_(loss.detach().to(kFloat64) * static_cast<double>(n));
-        if (accuracy_ok && classification_target(pred, y)) correct_sum_.add_(count_correct(pred.detach(), y));
+        loss_sum_.add_(out.loss.reshape({}).to(kFloat64) * static_cast<double>(n));
+        if (accuracy_ok && classification_target(out.pred, y)) correct_sum_.add_(count_correct(out.pred, y));
         else accuracy_ok = false;
       }
       samples_seen_ += n;

@@ -12,11 +12,9 @@
 #include "kiln/train/callbacks.h"
 #include "kiln/train/history.h"
 #include "kiln/train/metrics.h"
+#include "kiln/train/train_step.h"
 
 namespace kiln::train {
-
-/// loss(prediction, target) -> scalar tensor (mean over the batch).
-using LossFn = std::function<Tensor(const Tensor&, const Tensor&)>;
 
 /// A loss by Keras or PyTorch name: "cross_entropy" (= "sparse_categorical_crossentropy"), "nll", "mse",
 /// "l1" (= "mae"), "smooth_l1", "bce", "bce_with_logits". Throws ValueError listing the names.
@@ -37,7 +35,7 @@ struct FitOptions {
 class Model {
  public:
   /// Wraps a module with a Tensor -> Tensor forward.
-  Model(std::shared_ptr<nn::Module> module, std::function<Tensor(const Tensor&)> forward);
+  Model(std::shared_ptr<nn::Module> module, ForwardFn forward);
   /// From a holder whose module has forward(Tensor): train::Model model(nn::Sequential(...)).
   template <typename Holder, typename = decltype(std::declval<Holder&>()->forward(std::declval<const Tensor&>()))>
   explicit Model(Holder holder)
@@ -49,8 +47,16 @@ class Model {
   void compile(const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics = {"accuracy"},
                double lr = -1);
 
+  /// Sets the strategy fit() runs each batch's step with (an AMP, DDP or graph-captured step; PlainStep until
+  /// set). It is kept across compile() and fit() calls, and may be set before compile(). Throws ValueError for
+  /// a null step, keeping the current one.
+  void set_train_step(std::shared_ptr<TrainStep> step);
+  /// The step fit() runs; never null.
+  TrainStep& train_step() { return *train_step_; }
+
   /// Trains for epochs [initial_epoch, epochs) on `train`, validating on `val` after each epoch when given.
-  /// Batches are moved to the model's device if the loader did not put them there.
+  /// Batches are moved to the model's device if the loader did not put them there, then run by train_step();
+  /// the running loss and accuracy and the callbacks stay here, whatever the step.
   History fit(data::DataLoader& train, int epochs, data::DataLoader* val = nullptr,
               std::vector<std::shared_ptr<Callback>> callbacks = {}, int initial_epoch = 0);
   /// Trains on in-memory tensors (x rows, y targets), Keras style.
@@ -81,9 +87,10 @@ class Model {
   bool is_classification() const { return classification_; }
 
   std::shared_ptr<nn::Module> module_;
-  std::function<Tensor(const Tensor&)> forward_;
+  ForwardFn forward_;
   std::shared_ptr<optim::Optimizer> optimizer_;
   LossFn loss_;
+  std::shared_ptr<TrainStep> train_step_ = std::make_shared<PlainStep>();
   bool classification_ = false;
   bool track_accuracy_ = false;
   std::map<std::string, std::string> metadata_;

@@ -1,0 +1,24 @@
+// train::PlainStep: the default training step (zero_grad, forward, loss, backward, optimizer step).
+#include "kiln/train/train_step.h"
+
+namespace kiln::train {
+
+StepOutput PlainStep::run(const StepContext& ctx, const Tensor& x, const Tensor& y) {
+  ctx.optimizer.zero_grad();
+  StepOutput out = forward_loss(ctx, x, y);
+  backward(ctx, out.loss);
+  update(ctx);
+  // Detached so fit() holds no reference to the autograd graph past this step.
+  return {out.loss.detach(), out.pred.detach()};
+}
+
+StepOutput PlainStep::forward_loss(const StepContext& ctx, const Tensor& x, const Tensor& y) {
+  Tensor pred = ctx.forward(x);
+  Tensor loss = ctx.loss_fn(pred, y);
+  return {loss, pred};
+}
+
+void PlainStep::backward(const StepContext&, const Tensor& loss) { loss.backward(); }
+
+void PlainStep::update(const StepContext& ctx) { ctx.optimizer.step(); }
+}  // namespace kiln::train
