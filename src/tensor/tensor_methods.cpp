@@ -62,11 +62,6 @@ Tensor& Tensor::clamp_(const Scalar& lo, const Scalar& hi) { return kiln::clamp_
 Tensor& Tensor::masked_fill_(const Tensor& m, const Scalar& v) { return kiln::masked_fill_(*this, m, v); }
 Tensor Tensor::neg() const { return kiln::neg(*this); }
 Tensor Tensor::abs() const { return kiln::abs(*this); }
-Tensor Tensor::exp() const { return kiln::exp(*this); }
-Tensor Tensor::log() const { return kiln::log(*this); }
-Tensor Tensor::sqrt() const { return kiln::sqrt(*this); }
-Tensor Tensor::sigmoid() const { return kiln::sigmoid(*this); }
-Tensor Tensor::tanh() const { return kiln::tanh(*this); }
 Tensor Tensor::relu() const { return kiln::relu(*this); }
 Tensor Tensor::clamp(const Scalar& lo, const Scalar& hi) const { return kiln::clamp(*this, lo, hi); }
 Tensor Tensor::masked_fill(const Tensor& m, const Scalar& v) const { return kiln::masked_fill(*this, m, v); }

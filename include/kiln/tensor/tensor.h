@@ -161,16 +161,14 @@ class Tensor {
   Tensor& masked_fill_(const Tensor& mask, const Scalar& v);
   Tensor neg() const;
   Tensor abs() const;
-  Tensor exp() const;
-  Tensor log() const;
-  Tensor sqrt() const;
-  Tensor sigmoid() const;
-  Tensor tanh() const;
   Tensor relu() const;
   Tensor clamp(const Scalar& lo, const Scalar& hi) const;
 #define KILN_TABLE_BINARY_METHOD(name, E, dtypes, autocast, front) KILN_IF_GENERIC_##front(Tensor name(const Tensor& other) const;)
   KILN_FORALL_BINARY_OPS(KILN_TABLE_BINARY_METHOD)  // t.maximum(u), ... (the generic rows of the op table)
 #undef KILN_TABLE_BINARY_METHOD
+#define KILN_TABLE_UNARY_METHOD(name, ...) Tensor name() const;
+  KILN_FORALL_UNARY_OPS(KILN_TABLE_UNARY_METHOD)  // t.exp(), t.sin(), ... (the unary op table)
+#undef KILN_TABLE_UNARY_METHOD
   Tensor masked_fill(const Tensor& mask, const Scalar& v) const;
 
   // ---- reductions ----

@@ -88,6 +88,11 @@ class SavedOutput {
   uint32_t output_nr_ = 0;
 };
 
+/// Records the node of a one-input op whose gradient is backward(g, x, y) (x the input, y the output; each is
+/// saved only when asked, and passed undefined otherwise). Returns out.
+Tensor with_grad(const char* node, const Tensor& a, const Tensor& out, bool save_input, bool save_output,
+                 std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)> backward);
+
 /// What a backward closure needs of an input besides its value: shape and dtype.
 struct InputMeta {
   Shape shape;

@@ -34,6 +34,26 @@ enum class KernelDTypes : int8_t { Floating, Numeric, All };
   _(minimum, Minimum, All, Promote, Generic)            \
   _(atan2, Atan2, Floating, Promote, Generic)
 
+/// Unary pointwise ops with the generic front end, out = name(a): integer and bool inputs compute in float32
+/// (as torch's exp). Columns:
+///   name     the function (and Tensor method) name
+///   Kernel   the unary kernel it runs (ops::UnaryOp::Kernel, KILN_FORALL_UNARY_KERNELS)
+///   autocast an AutocastCategory value
+///   saves    what the gradient needs: Input (x) or Output (y); the other is passed undefined
+///   node     the autograd node's name (torch's)
+/// The gradient is ops::<name>_backward(g, x, y) (src/ops/pointwise/unary_grads.cpp).
+#define KILN_FORALL_UNARY_OPS(_)                             \
+  _(exp, Exp, Float32, Output, ExpBackward0)                 \
+  _(log, Log, Float32, Input, LogBackward0)                  \
+  _(log1p, Log1p, Float32, Input, Log1PBackward0)            \
+  _(sqrt, Sqrt, Unchanged, Output, SqrtBackward0)            \
+  _(rsqrt, Rsqrt, Float32, Output, RsqrtBackward0)           \
+  _(sin, Sin, Unchanged, Input, SinBackward0)                \
+  _(cos, Cos, Unchanged, Input, CosBackward0)                \
+  _(tanh, Tanh, Unchanged, Output, TanhBackward0)            \
+  _(sigmoid, Sigmoid, Unchanged, Output, SigmoidBackward0)   \
+  _(reciprocal, Reciprocal, Float32, Output, ReciprocalBackward0)
+
 // Helpers that turn a row's `front` column into code or nothing: KILN_IF_GENERIC_##front(code) keeps the
 // code for Generic rows, KILN_IF_CUSTOM_##front(code) for Custom rows.
 #define KILN_IF_GENERIC_Generic(...) __VA_ARGS__

@@ -31,6 +31,10 @@ Tensor remainder(const Tensor& a, const Scalar& b);
 #define KILN_DECLARE_TABLE_BINARY(name, E, dtypes, autocast, front) KILN_IF_GENERIC_##front(Tensor name(const Tensor& a, const Tensor& b);)
 KILN_FORALL_BINARY_OPS(KILN_DECLARE_TABLE_BINARY)
 #undef KILN_DECLARE_TABLE_BINARY
+/// The unary ops of the op table (exp, log, sqrt, sin, tanh, sigmoid, ...): integers compute in float32.
+#define KILN_DECLARE_TABLE_UNARY(name, ...) Tensor name(const Tensor& a);
+KILN_FORALL_UNARY_OPS(KILN_DECLARE_TABLE_UNARY)
+#undef KILN_DECLARE_TABLE_UNARY
 
 // Comparisons and logic return bool tensors.
 Tensor eq(const Tensor& a, const Tensor& b);
@@ -60,15 +64,6 @@ bool equal(const Tensor& a, const Tensor& b);
 Tensor neg(const Tensor& a);
 Tensor abs(const Tensor& a);
 Tensor sign(const Tensor& a);
-Tensor exp(const Tensor& a);
-Tensor log(const Tensor& a);
-Tensor log1p(const Tensor& a);
-Tensor sqrt(const Tensor& a);
-Tensor rsqrt(const Tensor& a);
-Tensor sin(const Tensor& a);
-Tensor cos(const Tensor& a);
-Tensor tanh(const Tensor& a);
-Tensor sigmoid(const Tensor& a);
 Tensor relu(const Tensor& a);
 Tensor leaky_relu(const Tensor& a, double negative_slope = 0.01);
 /// approximate: "none" (erf) or "tanh".
@@ -79,7 +74,6 @@ Tensor floor(const Tensor& a);
 Tensor ceil(const Tensor& a);
 /// Rounds half to even, like torch.round.
 Tensor round(const Tensor& a);
-Tensor reciprocal(const Tensor& a);
 Tensor square(const Tensor& a);
 Tensor clamp(const Tensor& a, const Scalar& lo, const Scalar& hi);
 Tensor clamp_min(const Tensor& a, const Scalar& lo);
