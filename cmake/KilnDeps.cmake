@@ -1,7 +1,6 @@
 # Finds the third-party libraries kiln is built on (all from Debian's packages; see scripts/install-deps.sh).
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
-find_package(fmt REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(OpenMP REQUIRED)
 find_package(CLI11 CONFIG QUIET)

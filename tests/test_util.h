@@ -1,27 +1,15 @@
-// Shared test helpers: the device parameter (cpu/cuda, CUDA skips without a GPU) and tensor comparisons.
+// Shared test helpers: tensor comparisons against float64 references, plus the device parameter
+// (test_device.h). Includes only Tensor itself: each test includes the op and module headers it uses.
 #pragma once
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <string>
 #include <vector>
 
-#include "kiln/kiln.h"
+#include "kiln/tensor/tensor.h"
+#include "test_device.h"
 
 namespace kiln::test {
-
-/// Parameterise a suite over devices with INSTANTIATE_DEVICE_TESTS(Suite); test names end in /cpu or /cuda,
-/// which is how CTest labels them. Start each body with KILN_SKIP_IF_NO_DEVICE().
-inline std::vector<Device> test_devices() { return {Device("cpu"), Device("cuda")}; }
-inline std::string device_param_name(const testing::TestParamInfo<Device>& info) {
-  return info.param.is_cuda() ? "cuda" : "cpu";
-}
-
-class DeviceTest : public testing::TestWithParam<Device> {
- protected:
-  Device dev() const { return GetParam(); }
-  TensorOptions opts(DType t = kFloat32) const { return TensorOptions().dtype(t).device(GetParam()); }
-};
 
 /// Float64 copy of a tensor's values on the host (the reference side of comparisons).
 inline std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
@@ -48,13 +36,3 @@ inline void expect_values(const Tensor& actual, const std::vector<double>& expec
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], expected[i], tol * (1 + std::fabs(expected[i]))) << "element " << i;
 }
 }  // namespace kiln::test
-
-#define KILN_SKIP_IF_NO_DEVICE()                                                              \
-  do {                                                                                        \
-    if (GetParam().is_cuda() && !::kiln::cuda::is_available())                                \
-      GTEST_SKIP() << "no usable GPU: " << ::kiln::cuda::unavailable_reason();                 \
-  } while (0)
-
-/// Instantiates a DeviceTest-derived suite for cpu and cuda.
-#define INSTANTIATE_DEVICE_TESTS(Suite) \
-  INSTANTIATE_TEST_SUITE_P(Devices, Suite, testing::ValuesIn(::kiln::test::test_devices()), ::kiln::test::device_param_name)

@@ -16,3 +16,4 @@
 #include "kiln/tensor/ops.h"
 #include "kiln/tensor/tensor.h"
 #include "kiln/train/model.h"
+#include "kiln/train/plot.h"

@@ -1,10 +1,11 @@
-// Line charts rendered into RGB images, and the loss/accuracy PNG that `kiln train` writes.
+// Line charts rendered into RGB images; the public write_training_plot (kiln/train/plot.h) is built on them.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "io/png_writer.h"
+#include "kiln/train/plot.h"
 
 namespace kiln::train {
 
@@ -33,12 +34,5 @@ struct ChartSpec {
 /// drawn empty with "no data". Requires width >= 200 and height >= 150 (ValueError otherwise) and x.size() ==
 /// y.size() for every series (ShapeError otherwise).
 io::Image render_chart(const ChartSpec& spec, int width, int height);
-
-/// Writes a 1200x500 PNG to path with two panels side by side: "Loss" (train_loss and val_loss against the
-/// 1-based epoch) and "Accuracy" (train_acc and val_acc). Empty vectors are skipped, e.g. val_* without
-/// validation data. Throws IOError when the file cannot be written (see io::write_png).
-void write_training_plot(const std::string& path, const std::vector<double>& train_loss,
-                         const std::vector<double>& val_loss, const std::vector<double>& train_acc,
-                         const std::vector<double>& val_acc);
 
 }  // namespace kiln::train

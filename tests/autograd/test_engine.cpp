@@ -1,4 +1,9 @@
 // The backward engine: accumulation, grad(), retain_graph, no_grad, hooks, version checks, gradcheck itself.
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 using namespace kiln;

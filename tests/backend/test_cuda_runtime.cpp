@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "kiln/core/allocator.h"
+#include "kiln/core/device.h"
 #include "kiln/core/error.h"
 #include "kiln/cuda/cuda.h"
 

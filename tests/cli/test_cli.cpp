@@ -16,10 +16,12 @@
 #include <vector>
 
 #include "io/idx.h"
+#include "kiln/cuda/cuda.h"
 #include "kiln/data/datasets.h"
 #include "kiln/io/checkpoint.h"
-#include "kiln/kiln.h"
-#include "kiln/nn/nn.h"
+#include "kiln/nn/container.h"
+#include "kiln/nn/layers/activation.h"
+#include "kiln/nn/layers/linear.h"
 
 namespace {
 using namespace kiln;

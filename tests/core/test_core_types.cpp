@@ -4,7 +4,11 @@
 #include <cmath>
 #include <limits>
 
-#include "kiln/kiln.h"
+#include "kiln/core/error.h"
+#include "kiln/core/half.h"
+#include "kiln/cuda/cuda.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/tensor.h"
 
 using namespace kiln;
 

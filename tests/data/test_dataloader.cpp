@@ -8,9 +8,16 @@
 #include <thread>
 
 #include "data/data_test_util.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/cuda/cuda.h"
 #include "kiln/data/dataloader.h"
-#include "kiln/kiln.h"
-#include "test_util.h"
+#include "kiln/data/dataset.h"
+#include "kiln/data/transforms.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
+#include "test_device.h"
 
 namespace kiln::test {
 namespace {

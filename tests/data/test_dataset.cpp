@@ -6,8 +6,13 @@
 #include <set>
 
 #include "data/data_test_util.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/data/dataset.h"
 #include "kiln/data/datasets.h"
-#include "kiln/kiln.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 namespace kiln::test {

@@ -7,8 +7,10 @@
 #include <fstream>
 
 #include "data/data_test_util.h"
+#include "kiln/core/error.h"
+#include "kiln/data/dataset.h"
 #include "kiln/data/datasets.h"
-#include "kiln/kiln.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln::test {
 namespace {

@@ -3,8 +3,11 @@
 
 #include <set>
 
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
 #include "kiln/data/transforms.h"
-#include "kiln/kiln.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 namespace kiln::test {

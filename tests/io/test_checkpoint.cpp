@@ -9,12 +9,17 @@
 #include <sstream>
 
 #include "io/file_size_limit.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
 #include "kiln/io/checkpoint.h"
 #include "kiln/io/serialize.h"
 #include "kiln/nn/module.h"
 #include "kiln/optim/adam.h"
 #include "kiln/optim/sgd.h"
-#include "test_util.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/state_dict.h"
+#include "kiln/tensor/tensor.h"
+#include "test_device.h"
 
 namespace fs = std::filesystem;
 using namespace kiln;

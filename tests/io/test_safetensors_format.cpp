@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "io/safetensors_format.h"
+#include "kiln/core/dtype.h"
 #include "kiln/core/error.h"
 
 namespace fs = std::filesystem;

@@ -12,9 +12,16 @@
 
 #include "io/file_size_limit.h"
 #include "io/safetensors_format.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/core/half.h"
+#include "kiln/cuda/cuda.h"
 #include "kiln/io/serialize.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/state_dict.h"
+#include "kiln/tensor/tensor.h"
 #include "kiln/version.h"
-#include "test_util.h"
+#include "test_device.h"
 
 namespace fs = std::filesystem;
 using namespace kiln;

@@ -6,8 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "kiln/nn/nn.h"
-#include "test_util.h"
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/generator.h"
+#include "kiln/nn/module.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln::test {
 

@@ -1,7 +1,15 @@
 // Activation layers: forward against float64 host formulas and gradcheck, on every device.
 #include <cmath>
 
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/nn/functional.h"
+#include "kiln/nn/layers/activation.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "nn/nn_test_util.h"
+#include "test_util.h"
 
 namespace kiln::test {
 namespace {

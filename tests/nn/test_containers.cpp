@@ -1,7 +1,20 @@
 // Sequential, ModuleList, Functional and ModuleHolder semantics; an end-to-end training step on every device.
 #include <sstream>
 
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/nn/container.h"
+#include "kiln/nn/functional.h"
+#include "kiln/nn/layers/activation.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/nn/layers/normalization.h"
+#include "kiln/nn/module.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "nn/nn_test_util.h"
+#include "test_util.h"
 
 namespace kiln::test {
 namespace {

@@ -1,7 +1,17 @@
 // cross_entropy and nll_loss: class-index and probability targets, weights, ignore_index, label smoothing, errors.
 #include <cmath>
 
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/nn/functional.h"
+#include "kiln/nn/layers/loss.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/index.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "nn/nn_test_util.h"
+#include "test_util.h"
 
 namespace kiln::test {
 namespace {

@@ -2,7 +2,16 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/nn/init.h"
+#include "kiln/nn/layers/embedding.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/nn/layers/normalization.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/tensor.h"
 #include "nn/nn_test_util.h"
+#include "test_util.h"
 
 namespace kiln::test {
 namespace {

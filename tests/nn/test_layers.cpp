@@ -1,5 +1,16 @@
 // Linear, Bilinear, Embedding, Flatten, Identity: forward against float64 host loops, gradients by gradcheck.
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/nn/functional.h"
+#include "kiln/nn/layers/embedding.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/nn/layers/normalization.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "nn/nn_test_util.h"
+#include "test_util.h"
 
 namespace kiln::test {
 namespace {

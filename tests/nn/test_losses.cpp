@@ -1,7 +1,16 @@
 // Regression and binary losses: forward against float64 host formulas for every reduction, gradcheck, errors.
 #include <cmath>
 
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/nn/functional.h"
+#include "kiln/nn/layers/loss.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "nn/nn_test_util.h"
+#include "test_util.h"
 
 namespace kiln::test {
 namespace {

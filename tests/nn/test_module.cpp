@@ -1,8 +1,23 @@
 // nn::Module: registration, traversal order, names, modes, zero_grad, to() keeping parameter identity, printing.
 #include <sstream>
 
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/nn/container.h"
+#include "kiln/nn/functional.h"
+#include "kiln/nn/layers/activation.h"
+#include "kiln/nn/layers/dropout.h"
+#include "kiln/nn/layers/embedding.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/nn/layers/normalization.h"
+#include "kiln/nn/module.h"
 #include "kiln/optim/sgd.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "nn/nn_test_util.h"
+#include "test_util.h"
 
 namespace kiln::test {
 namespace {

@@ -1,7 +1,22 @@
 // LayerNorm and Dropout: forward against host references, gradients, modes and argument errors.
 #include <cmath>
 
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/nn/container.h"
+#include "kiln/nn/functional.h"
+#include "kiln/nn/init.h"
+#include "kiln/nn/layers/activation.h"
+#include "kiln/nn/layers/dropout.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/nn/layers/normalization.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "nn/nn_test_util.h"
+#include "test_util.h"
 
 namespace kiln::test {
 namespace {

@@ -1,5 +1,16 @@
 // state_dict / load_state_dict: round trips, in-place copies across dtypes and devices, and strict-mode errors.
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/nn/container.h"
+#include "kiln/nn/layers/activation.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/nn/layers/normalization.h"
+#include "kiln/nn/module.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/state_dict.h"
+#include "kiln/tensor/tensor.h"
 #include "nn/nn_test_util.h"
+#include "test_util.h"
 
 namespace kiln::test {
 namespace {

@@ -7,8 +7,15 @@
 #include <optional>
 #include <string>
 
-#include "kiln/nn/nn.h"
-#include "test_util.h"
+#include "kiln/autograd/autograd.h"
+#include "kiln/io/serialize.h"
+#include "kiln/nn/functional.h"
+#include "kiln/nn/layers/embedding.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/nn/layers/normalization.h"
+#include "kiln/nn/module.h"
+#include "kiln/tensor/tensor.h"
+#include "test_device.h"
 
 // The case runner lives in tests/ops/test_torch_reference.cpp (same test binary); these declarations
 // must match its definitions.

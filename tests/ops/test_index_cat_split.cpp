@@ -1,5 +1,13 @@
 // Tests of cat, stack, split, split_with_sizes and chunk: values against host references, torch's size rules,
 // promotion, views, errors and gradients, on every device.
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/cuda/cuda.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/index.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 namespace kiln {

@@ -1,5 +1,12 @@
 // Tests of index_select, gather, scatter, scatter_add (and their in-place forms) and one_hot: host references,
 // index validation (IndexError, also on CUDA), shape/dtype errors and gradients, on every device.
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/index.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 namespace kiln {

@@ -1,6 +1,11 @@
 // Forward tests of mm, bmm, matmul, addmm and linear against a float64 host reference, on every device.
 #include <limits>
 
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/linalg.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 namespace kiln {

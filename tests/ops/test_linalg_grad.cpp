@@ -1,5 +1,13 @@
 // Gradient and error tests of mm, bmm, matmul, addmm and linear: gradcheck in float64 on every device, and the
 // messages of shape, dtype and device errors.
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/cuda/cuda.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/linalg.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 namespace kiln {

@@ -1,6 +1,11 @@
 // Tests of add/sub/rsub/mul/div/pow/remainder/maximum/minimum: float64 host references over broadcast,
 // strided, empty, 0-dim, Scalar, integer, 16-bit and NaN inputs, plus the error cases.
+#include "kiln/core/error.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/test_pointwise_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {

@@ -1,6 +1,11 @@
 // Tests of comparisons, logic, isnan/isinf/isfinite, allclose and equal: bool results against host
 // references, with broadcasting, Scalars, mixed dtypes, NaN and empty inputs.
+#include "kiln/core/error.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/test_pointwise_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {

@@ -1,6 +1,12 @@
 // Gradient tests of the pointwise ops: float64 gradcheck (central differences) for every differentiable op,
 // with broadcasting, Scalars, in-place forms, and double backward through the activations.
+#include "kiln/autograd/autograd.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/test_pointwise_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {

@@ -1,6 +1,12 @@
 // Tests of the in-place ops: values against host references, PyTorch's shape and dtype refusals, fill_
 // and zero_ on views, aliasing, the optimizer building blocks, and autograd's in-place rules.
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/test_pointwise_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {

@@ -1,6 +1,11 @@
 // Tests of the unary math and activations: float64 host references on random, strided, empty, integer,
 // 16-bit and NaN/inf inputs, plus their dtype rules and errors.
+#include "kiln/core/error.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/test_pointwise_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {

@@ -1,12 +1,20 @@
 // Host float64 references for the pointwise tests: broadcasting written as plain index loops, independent
 // of the library's iterator, plus a fixture with seeded random inputs.
 #pragma once
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <utility>
 #include <vector>
 
-#include "test_util.h"
+#include "kiln/core/generator.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
+#include "test_device.h"
 
 namespace kiln::test {
 

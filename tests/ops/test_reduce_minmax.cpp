@@ -1,6 +1,13 @@
 // Tests of max/min (all and along a dim), amax/amin and argmax/argmin: float64 references, first-occurrence
 // and NaN rules, empty-input errors, integer and 16-bit inputs, and float64 gradchecks (ties included).
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/test_reduce_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {

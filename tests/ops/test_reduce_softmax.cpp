@@ -1,6 +1,14 @@
 // Tests of softmax and log_softmax: float64 references along every dim, stability with large inputs,
 // inf/NaN rows, 16-bit inputs, the fused backward against gradcheck, and double backward.
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/test_reduce_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {

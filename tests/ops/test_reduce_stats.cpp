@@ -1,6 +1,14 @@
 // Tests of var, std, norm and logsumexp: float64 references (two-pass variance), numerical stability,
 // corrections, -inf/inf/NaN rows, dtype rules and float64 gradchecks.
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/test_reduce_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {

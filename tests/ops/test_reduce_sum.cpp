@@ -1,6 +1,14 @@
 // Tests of sum, sum_to, mean, prod, any and all: float64 host references on random, strided, empty,
 // 0-dim, integer and 16-bit inputs, the error cases, and float64 gradchecks.
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/test_reduce_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {

@@ -1,13 +1,20 @@
 // Host float64 references for the reduce tests: elements grouped by output position, plus the reductions
 // written as plain loops (independent of the library's kernels).
 #pragma once
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <vector>
 
-#include "test_util.h"
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/generator.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln::test {
 

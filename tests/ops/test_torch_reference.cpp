@@ -10,7 +10,14 @@
 #include <sstream>
 #include <string>
 
-#include "test_util.h"
+#include "kiln/autograd/autograd.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/index.h"
+#include "kiln/tensor/ops/linalg.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/tensor.h"
+#include "test_device.h"
 
 namespace kiln::test::torch_ref {
 using json = nlohmann::json;

@@ -1,7 +1,12 @@
 // clip_grad_norm_ and clip_grad_value_ against host computations, on every device.
 #include <cmath>
 
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
 #include "kiln/optim/clip.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 namespace kiln {

@@ -3,7 +3,11 @@
 #include <cmath>
 #include <functional>
 
-#include "kiln/optim/optim.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/tensor.h"
 #include "ops/optim/fused_step.h"
 #include "test_util.h"
 

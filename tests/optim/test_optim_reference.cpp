@@ -6,7 +6,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "kiln/optim/optim.h"
+#include "kiln/optim/adagrad.h"
+#include "kiln/optim/adam.h"
+#include "kiln/optim/optimizer.h"
+#include "kiln/optim/rmsprop.h"
+#include "kiln/optim/schedulers.h"
+#include "kiln/optim/sgd.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 namespace kiln {

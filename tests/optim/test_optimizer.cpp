@@ -3,7 +3,19 @@
 #include <functional>
 #include <memory>
 
-#include "kiln/optim/optim.h"
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/optim/adagrad.h"
+#include "kiln/optim/adam.h"
+#include "kiln/optim/optimizer.h"
+#include "kiln/optim/rmsprop.h"
+#include "kiln/optim/sgd.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
+#include "kiln/tensor/state_dict.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 namespace kiln {

@@ -1,7 +1,15 @@
 // LR scheduler behaviour beyond the PyTorch values (test_optim_reference.cpp): construction applies epoch 0,
 // every group is set, chained schedulers share the initial lr, state_dict round trips, and errors.
-#include "kiln/optim/optim.h"
-#include "test_util.h"
+#include <gtest/gtest.h>
+
+#include "kiln/core/error.h"
+#include "kiln/optim/adagrad.h"
+#include "kiln/optim/optimizer.h"
+#include "kiln/optim/schedulers.h"
+#include "kiln/optim/sgd.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/state_dict.h"
+#include "kiln/tensor/tensor.h"
 
 namespace kiln {
 namespace {

@@ -1,4 +1,9 @@
 // Tensor creation, views, copies across dtypes and devices, printing and random streams.
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
+#include "kiln/cuda/cuda.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/tensor.h"
 #include "test_util.h"
 
 using namespace kiln;

@@ -11,11 +11,19 @@
 #include <string>
 #include <vector>
 
+#include "kiln/core/error.h"
+#include "kiln/core/generator.h"
 #include "kiln/io/checkpoint.h"
-#include "kiln/kiln.h"
-#include "kiln/nn/nn.h"
-#include "kiln/optim/optim.h"
+#include "kiln/nn/container.h"
+#include "kiln/nn/layers/activation.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/optim/sgd.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/state_dict.h"
+#include "kiln/tensor/tensor.h"
 #include "kiln/train/callbacks.h"
+#include "kiln/train/history.h"
 #include "kiln/train/model.h"
 
 namespace {

@@ -14,7 +14,7 @@
 #include "kiln/data/dataloader.h"
 #include "kiln/io/checkpoint.h"
 #include "kiln/train/model.h"
-#include "train/plot.h"
+#include "kiln/train/plot.h"
 
 namespace kiln::cli {
 namespace {

@@ -1,0 +1,38 @@
+// The device parameter of the tests: suites run once per device (cpu, cuda) and the CUDA instance skips
+// without a GPU. Kept narrow (no tensor ops) so that every test file can include it cheaply.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "kiln/core/device.h"
+#include "kiln/core/dtype.h"
+#include "kiln/cuda/cuda.h"
+#include "kiln/tensor/options.h"
+
+namespace kiln::test {
+
+/// Parameterise a suite over devices with INSTANTIATE_DEVICE_TESTS(Suite); test names end in /cpu or /cuda,
+/// which is how CTest labels them. Start each body with KILN_SKIP_IF_NO_DEVICE().
+inline std::vector<Device> test_devices() { return {Device("cpu"), Device("cuda")}; }
+inline std::string device_param_name(const testing::TestParamInfo<Device>& info) {
+  return info.param.is_cuda() ? "cuda" : "cpu";
+}
+
+class DeviceTest : public testing::TestWithParam<Device> {
+ protected:
+  Device dev() const { return GetParam(); }
+  TensorOptions opts(DType t = kFloat32) const { return TensorOptions().dtype(t).device(GetParam()); }
+};
+}  // namespace kiln::test
+
+#define KILN_SKIP_IF_NO_DEVICE()                                                              \
+  do {                                                                                        \
+    if (GetParam().is_cuda() && !::kiln::cuda::is_available())                                \
+      GTEST_SKIP() << "no usable GPU: " << ::kiln::cuda::unavailable_reason();                 \
+  } while (0)
+
+/// Instantiates a DeviceTest-derived suite for cpu and cuda.
+#define INSTANTIATE_DEVICE_TESTS(Suite) \
+  INSTANTIATE_TEST_SUITE_P(Devices, Suite, testing::ValuesIn(::kiln::test::test_devices()), ::kiln::test::device_param_name)
