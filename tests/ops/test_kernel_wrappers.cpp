@@ -2,6 +2,7 @@
 // the kernel, and removing one restores the plain path.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>

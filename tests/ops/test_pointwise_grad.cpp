@@ -245,18 +245,7 @@ TEST_P(PointwiseGradTest, DoubleBackwardThroughActivations) {
     SCOPED_TRACE(name);
     Tensor a = away({2, 3});
     // The first derivative, built as a graph, checked against finite differences of itself.
-    // gradcheck evaluates its finite differences under no_grad on fresh tensors: re-enable grad there.
-    auto first = [&](const TensorList& in) {
-      AutoGradMode on(true);
-      Tensor x = in[0];
-      if (!x.requires_grad()) {
-        x = x.detach();
-        x.requires_grad_(true);
-      }
-      Tensor y = f(x);
-      return autograd::grad({sum(mul(y, y))}, {x}, {}, true, true)[0];
-    };
-    EXPECT_TRUE(gradcheck(first, {a}));
+    EXPECT_TRUE(gradcheck([&](const TensorList& in) { return test::first_derivative(f, in[0]); }, {a}));
   }
 }
 

@@ -10,13 +10,28 @@
 #include <utility>
 #include <vector>
 
+#include "kiln/autograd/autograd.h"
 #include "kiln/core/generator.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
 #include "kiln/tensor/tensor.h"
 #include "test_device.h"
 
 namespace kiln::test {
+
+/// d/dx sum(f(x)^2) built as a differentiable graph, for checking double backward with gradcheck. gradcheck
+/// evaluates its finite differences under no_grad on fresh tensors, so grad is re-enabled here.
+inline Tensor first_derivative(const std::function<Tensor(const Tensor&)>& f, const Tensor& in) {
+  AutoGradMode on(true);
+  Tensor x = in;
+  if (!x.requires_grad()) {
+    x = x.detach();
+    x.requires_grad_(true);
+  }
+  Tensor y = f(x);
+  return autograd::grad({sum(mul(y, y))}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+}
 
 /// Row-major index of output element `linear` (of shape out) in an input of shape in, broadcast from the right.
 inline int64_t broadcast_index(int64_t linear, const Shape& out, const Shape& in) {

@@ -6,7 +6,13 @@
 #include <map>
 #include <string>
 
+#include "kiln/autograd/autograd.h"
+#include "kiln/core/generator.h"
+#include "kiln/cuda/cuda.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
 #include "ops/test_pointwise_util.h"
+#include "test_util.h"
 
 namespace kiln {
 namespace {
