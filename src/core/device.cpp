@@ -8,27 +8,25 @@
 
 namespace kiln {
 
-const char* device_type_name(DeviceType t) {
+namespace {
+struct DeviceTypeRow {
+  const char* name;
+  const char* label;
+};
+DeviceTypeRow device_type_row(DeviceType t) {
   switch (t) {
-#define KILN_DEVICE_NAME_ROW(E, NAME, LABEL) \
-  case DeviceType::E:                        \
-    return NAME;
-    KILN_FORALL_DEVICE_TYPES(KILN_DEVICE_NAME_ROW)
-#undef KILN_DEVICE_NAME_ROW
+#define KILN_DEVICE_ROW(E, NAME, LABEL) \
+  case DeviceType::E:                   \
+    return {NAME, LABEL};
+    KILN_FORALL_DEVICE_TYPES(KILN_DEVICE_ROW)
+#undef KILN_DEVICE_ROW
   }
-  return "unknown";
+  return {"unknown", "unknown"};
 }
+}  // namespace
 
-const char* device_type_label(DeviceType t) {
-  switch (t) {
-#define KILN_DEVICE_LABEL_ROW(E, NAME, LABEL) \
-  case DeviceType::E:                         \
-    return LABEL;
-    KILN_FORALL_DEVICE_TYPES(KILN_DEVICE_LABEL_ROW)
-#undef KILN_DEVICE_LABEL_ROW
-  }
-  return "unknown";
-}
+const char* device_type_name(DeviceType t) { return device_type_row(t).name; }
+const char* device_type_label(DeviceType t) { return device_type_row(t).label; }
 
 Device::Device(DeviceType type, int index) : type_(type), index_(index) {
   KILN_CHECK_DEVICE(index >= -1, "device index must be >= 0, got ", index);

@@ -196,10 +196,8 @@ struct CpuReducer {
 
 template <typename scalar_t>
 void reduce_cpu_typed(const ReduceCall& c) {
-  visit_reduce_op<scalar_t>(c, [&](auto op) {
+  visit_reduce_op_checked<scalar_t>(c, [&](auto op) {
     using Op = decltype(op);
-    KILN_CHECK_DTYPE(!c.out || c.out_dtype == dtype_of<typename Op::out_t>, "reduce: internal error, output dtype ",
-                     dtype_name(c.out_dtype), " does not match the kernel's ", dtype_name(dtype_of<typename Op::out_t>));
     CpuReducer<scalar_t, Op> r{c.geom, static_cast<const scalar_t*>(c.in), op};
     r(static_cast<typename Op::out_t*>(c.out), c.indices);
   });

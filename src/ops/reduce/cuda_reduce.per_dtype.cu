@@ -159,12 +159,7 @@ void launch_reduce(const ReduceCall& c, const Op& op) {
 
 template <typename scalar_t>
 void reduce_cuda_typed(const ReduceCall& c) {
-  visit_reduce_op<scalar_t>(c, [&](auto op) {
-    using Op = decltype(op);
-    KILN_CHECK_DTYPE(!c.out || c.out_dtype == dtype_of<typename Op::out_t>, "reduce: internal error, output dtype ",
-                     dtype_name(c.out_dtype), " does not match the kernel's ", dtype_name(dtype_of<typename Op::out_t>));
-    launch_reduce<scalar_t>(c, op);
-  });
+  visit_reduce_op_checked<scalar_t>(c, [&](auto op) { launch_reduce<scalar_t>(c, op); });
 }
 template void reduce_cuda_typed<instance_t>(const ReduceCall&);
 }  // namespace kiln::ops

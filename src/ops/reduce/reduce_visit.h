@@ -40,4 +40,15 @@ void visit_reduce_op(const ReduceCall& c, F&& f) {
   throw DTypeError(detail::str("reduction kind ", static_cast<int>(c.kind), " does not support dtype ",
                                dtype_name(c.in_dtype)));
 }
+
+/// visit_reduce_op after checking that the caller's output buffer has the dtype the functor writes.
+template <typename scalar_t, typename F>
+void visit_reduce_op_checked(const ReduceCall& c, F&& f) {
+  visit_reduce_op<scalar_t>(c, [&](auto op) {
+    using out_t = typename decltype(op)::out_t;
+    KILN_CHECK_DTYPE(!c.out || c.out_dtype == dtype_of<out_t>, "reduce: internal error, output dtype ",
+                     dtype_name(c.out_dtype), " does not match the kernel's ", dtype_name(dtype_of<out_t>));
+    f(op);
+  });
+}
 }  // namespace kiln::ops
