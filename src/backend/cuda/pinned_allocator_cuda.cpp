@@ -54,6 +54,11 @@ class PinnedAllocator final : public Allocator {
       return p;
     }
     void* p = nullptr;
+    // Pinned memory serves every device (unified addressing), so pin it under a device that already has a
+    // context: a DataLoader worker thread's current device is 0, and pinning there would create a context
+    // on GPU 0 for a job that runs on cuda:1 (as PyTorch's host allocator does, pytorch#21081).
+    const int ctx_device = cuda::detail::device_with_context();
+    cuda::DeviceGuard guard(ctx_device);  // -1 (no context anywhere yet): the current device, unchanged
     cudaError_t err = cudaHostAlloc(&p, size, cudaHostAllocDefault);
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
