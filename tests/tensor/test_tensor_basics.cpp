@@ -114,6 +114,35 @@ TEST_P(TensorBasics, CopiesConvertDtypesAndCrossDevices) {
   EXPECT_NE(a.clone().impl(), a.impl());
 }
 
+// PyTorch's rule: a source that partially overlaps the destination is refused (elements would be read after
+// being written, in an order that differs between CPU threads and GPU blocks); copy_ onto itself is a no-op.
+TEST_P(TensorBasics, CopyRefusesPartiallyOverlappingSource) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor x = arange(0, 8, 1, opts(kFloat32));
+  try {
+    Tensor dst = x.slice(0, 1, 8);
+    dst.copy_(x.slice(0, 0, 7));
+    FAIL() << "a partially overlapping copy_ ran";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("refer to a single memory location"), std::string::npos) << e.what();
+  }
+  expect_values(x, {0, 1, 2, 3, 4, 5, 6, 7});  // untouched
+  x.copy_(x);                                    // exact aliasing: allowed, nothing changes
+  Tensor same = x.slice(0, 0, 8);
+  same.copy_(x);
+  expect_values(x, {0, 1, 2, 3, 4, 5, 6, 7});
+  Tensor lo = x.slice(0, 0, 4);
+  lo.copy_(x.slice(0, 4, 8));  // same storage, disjoint ranges: fine
+  expect_values(x, {4, 5, 6, 7, 4, 5, 6, 7});
+  Tensor even = x.slice(0, 0, 8, 2);
+  even.copy_(x.slice(0, 1, 8, 2));  // interleaved views (no shared element): copied through a temporary
+  expect_values(x, {5, 5, 7, 7, 5, 5, 7, 7});
+  Tensor m = arange(0, 4, 1, opts(kFloat32)).reshape({2, 2});
+  Tensor mt = m.t();
+  EXPECT_THROW(mt.copy_(m), Error);  // transpose onto itself: torch refuses it too
+  expect_values(m, {0, 1, 2, 3});
+}
+
 TEST_P(TensorBasics, EmptyAndZeroSizeTensors) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor e = empty({0, 3}, opts());
