@@ -312,6 +312,8 @@ TEST(CUDACachingAllocator, OutOfMemoryThrowsActionableErrorAndRecovers) {
   EXPECT_TRUE(has(msg, "GiB"));
   EXPECT_TRUE(has(msg, "empty_cache"));
   EXPECT_TRUE(has(msg, "cuda:0"));
+  EXPECT_FALSE(has(msg, "amp::")) << "advises mixed precision through an API kiln does not have yet";
+  EXPECT_TRUE(has(msg, "NoGradGuard"));
   EXPECT_EQ(cuda::memory_stats(0).num_ooms, s0.num_ooms + 1);
   void* p = a.allocate(1 * kMiB, gpu());  // still usable afterwards
   EXPECT_NE(p, nullptr);

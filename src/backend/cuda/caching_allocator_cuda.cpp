@@ -328,8 +328,9 @@ class DeviceCache {
         human(total_b), " total, ", human(free_b), " free). kiln has ", human(stats_.allocated_bytes),
         " allocated in tensors and ", human(stats_.reserved_bytes), " reserved on this GPU (", human(cached),
         " of it cached but unused; cached whole segments were already returned and the allocation retried once). "
-        "To fix: reduce the batch size, use mixed precision (amp::Autocast), free tensors you no longer need and "
-        "call kiln::cuda::empty_cache(), or check nvidia-smi for other processes using this GPU."));
+        "To fix: reduce the batch size, run evaluation under kiln::NoGradGuard, keep the model in 16 bits "
+        "(module->to(kBFloat16)), free tensors you no longer need and call kiln::cuda::empty_cache(), or check "
+        "nvidia-smi for other processes using this GPU."));
   }
 
   const int device_;

@@ -274,8 +274,8 @@ void throw_cuda_error(cudaError_t err, const char* expr, const char* file, int l
                         file, ":", line, ".", hint_for(err));
   if (err == cudaErrorMemoryAllocation)
     throw OutOfMemoryError(msg +
-                           " The GPU is out of memory: reduce the batch size, use mixed precision "
-                           "(amp::Autocast), or call kiln::cuda::empty_cache().");
+                           " The GPU is out of memory: reduce the batch size, keep the model in 16 bits "
+                           "(module->to(kBFloat16)), or call kiln::cuda::empty_cache().");
   throw CudaError(msg);
 }
 
