@@ -149,6 +149,16 @@ bool detail::has_primary_context(int device) {
   return active != 0;
 }
 
+int detail::enter_device_noexcept(int target) noexcept {
+  RealRuntime rt;
+  return Switch::enter(rt, pending_device, target);
+}
+
+void detail::leave_device_noexcept(int previous) noexcept {
+  RealRuntime rt;
+  Switch::leave(rt, pending_device, previous);
+}
+
 int detail::device_with_context() {
   if (!is_available()) return -1;
   const int cur = current_device();
