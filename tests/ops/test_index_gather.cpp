@@ -81,6 +81,22 @@ TEST_P(IndexGatherTest, OutOfRangeIndicesThrowIndexError) {
   EXPECT_THROW(scatter(a, 1, idx({3}, {1, 1}), 1.0), IndexError);
 }
 
+// The documented rule: the error names the first bad index (in the index's row-major order), on every device,
+// not whichever GPU thread happened to win. Many bad values, so a GPU race would show.
+TEST_P(IndexGatherTest, OutOfRangeReportsTheFirstBadIndex) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor a = rnd({4, 3000});
+  std::vector<int64_t> v(4 * 3000, 0);
+  for (size_t i = 0; i < v.size(); ++i)
+    if (i % 7 == 5) v[i] = 5000 + static_cast<int64_t>(i);  // first bad: position 5, value 5005
+  for (int rep = 0; rep < 3; ++rep) {
+    std::string msg = message_of([&] { gather(a, 1, idx(v, {4, 3000})); });
+    EXPECT_NE(msg.find("index 5005 "), std::string::npos) << msg;
+  }
+  std::string msg = message_of([&] { index_select(rnd({4, 3}), 1, idx({0, 1, 9, 2, 8, 7}, {6})); });
+  EXPECT_NE(msg.find("index 9 "), std::string::npos) << msg;
+}
+
 TEST_P(IndexGatherTest, GatherMatchesReference) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor a = rnd({3, 4});

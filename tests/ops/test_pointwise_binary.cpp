@@ -4,6 +4,7 @@
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/pointwise.h"
 #include "kiln/tensor/tensor.h"
+#include "ops/kernel_wrappers.h"
 #include "ops/test_pointwise_util.h"
 #include "test_util.h"
 
@@ -181,12 +182,22 @@ TEST_P(PointwiseBinaryTest, IntegerArithmetic) {
   EXPECT_EQ(add(t, 1).dtype(), kInt64);
 }
 
-TEST_P(PointwiseBinaryTest, IntegerRemainderByZeroThrowsOnCpu) {
+/// Counts binary kernel calls: a check in the front end refuses before any kernel runs, on every device.
+struct CountBinaryKernels : ops::KernelWrapper {
+  int calls = 0;
+  void before(const ops::KernelCall& c) override {
+    if (std::string(c.op) == "binary_stub") ++calls;
+  }
+};
+
+TEST_P(PointwiseBinaryTest, IntegerRemainderByZeroThrowsOnEveryDevice) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor a = vals({5, 6}, kInt64);
-  EXPECT_THROW(remainder(a, 0), ValueError);  // a Scalar divisor is checked on every device
-  if (dev().is_cpu()) {  // a tensor divisor is checked by the CPU loop (a GPU would need a synchronisation)
-    EXPECT_THROW(remainder(a, vals({0, 0}, kInt32)), ValueError);
+  EXPECT_THROW(remainder(a, 0), ValueError);
+  EXPECT_THROW(remainder(a, vals({0, 0}, kInt32)), ValueError);
+  auto counter = std::make_shared<CountBinaryKernels>();
+  {
+    ops::ScopedKernelWrapper scope(counter);
     try {
       remainder(a, vals({1, 0}, kInt64));
       FAIL() << "expected ValueError";
@@ -194,8 +205,13 @@ TEST_P(PointwiseBinaryTest, IntegerRemainderByZeroThrowsOnCpu) {
       EXPECT_NE(std::string(e.what()).find("ZeroDivisionError"), std::string::npos) << e.what();
     }
   }
+  // The front end refused it, not the CPU loop: so the CUDA path, whose kernel cannot throw, refuses it too.
+  EXPECT_EQ(counter->calls, 0);
+  EXPECT_THROW(remainder(vals({5}, kInt32), vals({0, 1}, kBool)), ValueError);  // False divides as 0
+  test::expect_values(remainder(vals({5, -7}, kInt64), vals({3, 3}, kInt64)), {2, 2});
   // Floating remainder by zero is NaN, like fmod.
   EXPECT_TRUE(std::isnan(remainder(vals({1.0}), 0.0).item<double>()));
+  EXPECT_TRUE(std::isnan(remainder(vals({1.0}), vals({0.0})).item<double>()));
 }
 
 TEST_P(PointwiseBinaryTest, NanAndInfPropagate) {

@@ -39,7 +39,13 @@ TEST_P(TensorBasics, RandomStreamsAreSeededAndDeviceIndependent) {
   Generator g1(42), g2(42);
   Tensor a = randn({1000}, opts(kFloat64), &g1);
   Tensor b = randn({1000}, TensorOptions(kFloat64), &g2);  // CPU reference from the same state
-  kiln::test::expect_close(a, b, 1e-12, 1e-12);
+  // Identical bits on every device, not only close (src/ops/random/exact_math.h).
+  EXPECT_EQ(kiln::test::values(a), kiln::test::values(b));
+  Generator g3(7), g4(7);
+  EXPECT_EQ(kiln::test::values(randn({257}, opts(kFloat32), &g3)),
+            kiln::test::values(randn({257}, TensorOptions(kFloat32), &g4)));
+  EXPECT_EQ(kiln::test::values(rand({257}, opts(kFloat64), &g3)),
+            kiln::test::values(rand({257}, TensorOptions(kFloat64), &g4)));
   auto v = kiln::test::values(a);
   double mean = 0, var = 0;
   for (double x : v) mean += x / v.size();
@@ -112,6 +118,35 @@ TEST_P(TensorBasics, CopiesConvertDtypesAndCrossDevices) {
   expect_values(b, {5, 6, 7, 5, 6, 7});
   EXPECT_EQ(a.to(dev()).impl(), a.impl());  // no-op conversion returns the same tensor
   EXPECT_NE(a.clone().impl(), a.impl());
+}
+
+// PyTorch's rule: a source that partially overlaps the destination is refused (elements would be read after
+// being written, in an order that differs between CPU threads and GPU blocks); copy_ onto itself is a no-op.
+TEST_P(TensorBasics, CopyRefusesPartiallyOverlappingSource) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor x = arange(0, 8, 1, opts(kFloat32));
+  try {
+    Tensor dst = x.slice(0, 1, 8);
+    dst.copy_(x.slice(0, 0, 7));
+    FAIL() << "a partially overlapping copy_ ran";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("refer to a single memory location"), std::string::npos) << e.what();
+  }
+  expect_values(x, {0, 1, 2, 3, 4, 5, 6, 7});  // untouched
+  x.copy_(x);                                    // exact aliasing: allowed, nothing changes
+  Tensor same = x.slice(0, 0, 8);
+  same.copy_(x);
+  expect_values(x, {0, 1, 2, 3, 4, 5, 6, 7});
+  Tensor lo = x.slice(0, 0, 4);
+  lo.copy_(x.slice(0, 4, 8));  // same storage, disjoint ranges: fine
+  expect_values(x, {4, 5, 6, 7, 4, 5, 6, 7});
+  Tensor even = x.slice(0, 0, 8, 2);
+  even.copy_(x.slice(0, 1, 8, 2));  // interleaved views (no shared element): copied through a temporary
+  expect_values(x, {5, 5, 7, 7, 5, 5, 7, 7});
+  Tensor m = arange(0, 4, 1, opts(kFloat32)).reshape({2, 2});
+  Tensor mt = m.t();
+  EXPECT_THROW(mt.copy_(m), Error);  // transpose onto itself: torch refuses it too
+  expect_values(m, {0, 1, 2, 3});
 }
 
 TEST_P(TensorBasics, EmptyAndZeroSizeTensors) {

@@ -206,9 +206,7 @@ class DeviceCache {
   /// when an event cannot be made or recorded, it waits for that stream instead (only on an error path, where
   /// the context is usually broken anyway). Caller holds mu_.
   std::vector<cudaEvent_t> record_use_events(const std::vector<cudaStream_t>& streams) noexcept {
-    int previous = -1;
-    if (cudaGetDevice(&previous) != cudaSuccess) cudaGetLastError();
-    const bool switched = previous != device_ && cudaSetDevice(device_) == cudaSuccess;
+    const int previous = detail::enter_device_noexcept(device_);  // switches only if needed, as DeviceGuard does
     std::vector<cudaEvent_t> events;
     for (cudaStream_t s : streams) {
       cudaEvent_t e = take_event();
@@ -220,7 +218,7 @@ class DeviceCache {
       if (e) spare_events_.push_back(e);
       if (cudaStreamSynchronize(s) != cudaSuccess) cudaGetLastError();
     }
-    if (switched && cudaSetDevice(previous) != cudaSuccess) cudaGetLastError();
+    detail::leave_device_noexcept(previous);
     return events;
   }
 
@@ -328,8 +326,9 @@ class DeviceCache {
         human(total_b), " total, ", human(free_b), " free). kiln has ", human(stats_.allocated_bytes),
         " allocated in tensors and ", human(stats_.reserved_bytes), " reserved on this GPU (", human(cached),
         " of it cached but unused; cached whole segments were already returned and the allocation retried once). "
-        "To fix: reduce the batch size, use mixed precision (amp::Autocast), free tensors you no longer need and "
-        "call kiln::cuda::empty_cache(), or check nvidia-smi for other processes using this GPU."));
+        "To fix: reduce the batch size, run evaluation under kiln::NoGradGuard, keep the model in 16 bits "
+        "(module->to(kBFloat16)), free tensors you no longer need and call kiln::cuda::empty_cache(), or check "
+        "nvidia-smi for other processes using this GPU."));
   }
 
   const int device_;

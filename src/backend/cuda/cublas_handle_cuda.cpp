@@ -6,8 +6,10 @@
 // using one workspace at the same time would overwrite each other's scratch data; kiln's streams come
 // from a small pool, so this stays a few workspaces per device.
 //
-// The workspace comes from cudaMalloc once and lives as long as the process, so creating it can never
-// happen during CUDA-graph capture as long as one GEMM ran on that stream before capture started.
+// The workspace comes from the caching allocator (so an out-of-memory frees the cache and retries, and
+// memory_allocated counts it, as in PyTorch), once per stream, and is never given back: it lives as long as
+// the process, so creating it can never happen during CUDA-graph capture as long as one GEMM ran on that
+// stream before capture started.
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,8 +80,8 @@ void* workspace_for(int device, cudaStream_t stream) {
   std::lock_guard<std::mutex> lock(p.mu);
   void*& ws = p.workspace[stream];
   if (!ws) {
-    void* mem = nullptr;
-    KILN_CUDA_CHECK(cudaMalloc(&mem, kWorkspaceBytes));  // current device is `device`
+    // Allocated in `stream`'s order and only ever used there, so no record_stream is needed.
+    void* mem = caching_malloc(kWorkspaceBytes, device, stream);
     ws = mem;
   }
   return ws;

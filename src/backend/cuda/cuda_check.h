@@ -23,6 +23,14 @@ inline cudaStream_t launch_stream(const Stream& s) {
 cublasHandle_t cublas_handle(cudaStream_t stream);
 /// Workspace for cuBLAS/cuBLASLt on the current device and `stream` (lives as long as the process).
 void* cublas_workspace(cudaStream_t stream, size_t* bytes);
+/// Whether `device` already has its primary context (asking creates none). True when the driver cannot say.
+bool has_primary_context(int device);
+/// DeviceGuard's switch for code that must not throw (frees): returns what to pass to leave_device_noexcept.
+int enter_device_noexcept(int target) noexcept;
+void leave_device_noexcept(int previous) noexcept;
+/// A device that already has a context, the current one first; -1 when none has (or no GPU is usable).
+/// Host-side CUDA calls that any device may serve (cudaHostAlloc) run there, so they create no new context.
+int device_with_context();
 }  // namespace kiln::cuda::detail
 
 #define KILN_CUDA_CHECK(expr)                                                                                   \

@@ -4,6 +4,7 @@
 
 #include "backend/cuda/caching_allocator.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/device_switch.h"
 #include "kiln/core/error.h"
 #include "kiln/cuda/cuda.h"
 
@@ -87,7 +88,85 @@ int check_ordinal(int index) {
   }
   return index;
 }
+
+/// cuDevicePrimaryCtxGetState through the runtime's driver entry point (kiln does not link libcuda).
+using PrimaryCtxGetState = int (*)(int device, unsigned int* flags, int* active);
+using DeviceGet = int (*)(int* device, int ordinal);
+
+struct DriverCalls {
+  PrimaryCtxGetState get_state = nullptr;
+  DeviceGet device_get = nullptr;
+};
+
+const DriverCalls& driver_calls() {
+  static const DriverCalls calls = [] {
+    DriverCalls c;
+    void* fn = nullptr;
+    cudaDriverEntryPointQueryResult status{};
+    if (cudaGetDriverEntryPointByVersion("cuDevicePrimaryCtxGetState", &fn, 12000, cudaEnableDefault, &status) ==
+            cudaSuccess &&
+        status == cudaDriverEntryPointSuccess)
+      c.get_state = reinterpret_cast<PrimaryCtxGetState>(fn);
+    fn = nullptr;
+    if (cudaGetDriverEntryPointByVersion("cuDeviceGet", &fn, 12000, cudaEnableDefault, &status) == cudaSuccess &&
+        status == cudaDriverEntryPointSuccess)
+      c.device_get = reinterpret_cast<DeviceGet>(fn);
+    cudaGetLastError();
+    return c;
+  }();
+  return calls;
+}
+
+/// The real CUDA runtime for DeviceSwitch. Throws on errors only when asked: leave() runs in destructors.
+struct RealRuntime {
+  bool checked = false;
+  int real() {
+    int d = 0;
+    if (checked) KILN_CUDA_CHECK(cudaGetDevice(&d));
+    else if (cudaGetDevice(&d) != cudaSuccess) cudaGetLastError();
+    return d;
+  }
+  void set(int d) {
+    if (checked) KILN_CUDA_CHECK(cudaSetDevice(d));
+    else if (cudaSetDevice(d) != cudaSuccess) cudaGetLastError();
+  }
+  bool has_context(int d) { return detail::has_primary_context(d); }
+};
+
+using Switch = detail::DeviceSwitch<RealRuntime>;
+thread_local int pending_device = -1;  // see device_switch.h
 }  // namespace
+
+bool detail::has_primary_context(int device) {
+  const DriverCalls& c = driver_calls();
+  // Without the driver entry points, assume a context exists: switching back is the safe old behaviour.
+  if (!c.get_state || !c.device_get) return true;
+  int dev = 0;
+  if (c.device_get(&dev, device) != 0) return true;
+  unsigned int flags = 0;
+  int active = 0;
+  if (c.get_state(dev, &flags, &active) != 0) return true;
+  return active != 0;
+}
+
+int detail::enter_device_noexcept(int target) noexcept {
+  RealRuntime rt;
+  return Switch::enter(rt, pending_device, target);
+}
+
+void detail::leave_device_noexcept(int previous) noexcept {
+  RealRuntime rt;
+  Switch::leave(rt, pending_device, previous);
+}
+
+int detail::device_with_context() {
+  if (!is_available()) return -1;
+  const int cur = current_device();
+  if (has_primary_context(cur)) return cur;
+  for (int d = 0; d < device_count(); ++d)
+    if (has_primary_context(d)) return d;
+  return -1;
+}
 
 bool is_available() { return probe().count > 0; }
 int device_count() { return probe().count; }
@@ -98,12 +177,17 @@ int detail::checked_device(int index) { return index == -1 ? current_device() : 
 
 int current_device() {
   require_gpu();
+  if (pending_device >= 0) return pending_device;
   int d = 0;
   KILN_CUDA_CHECK(cudaGetDevice(&d));
   return d;
 }
 
-void set_device(int index) { KILN_CUDA_CHECK(cudaSetDevice(check_ordinal(index))); }
+void set_device(int index) {
+  const int target = check_ordinal(index);
+  pending_device = -1;
+  KILN_CUDA_CHECK(cudaSetDevice(target));
+}
 
 std::string device_name(int index) {
   cudaDeviceProp prop{};
@@ -150,17 +234,18 @@ void synchronize(int index) {
 DeviceGuard::DeviceGuard(int index) {
   if (index == -1) return;  // "the current device": nothing to change or restore
   const int target = detail::checked_device(index);
-  const int prev = current_device();
-  if (prev != target) KILN_CUDA_CHECK(cudaSetDevice(target));
-  previous_ = prev;
+  RealRuntime rt{/*checked=*/true};
+  previous_ = Switch::enter(rt, pending_device, target);  // switches only when target differs
 }
 
 DeviceGuard::DeviceGuard(Device device) : DeviceGuard(device.is_cuda() ? device.index() : -1) {}
 
 DeviceGuard::~DeviceGuard() {
-  // Restore unconditionally: the scope may have called set_device itself. Errors cannot be thrown
-  // from here; a failure would come from a context that is already broken and reports elsewhere.
-  if (previous_ >= 0 && cudaSetDevice(previous_) != cudaSuccess) cudaGetLastError();
+  // Switches back only when the scope's device differs from the previous one (the scope may have called
+  // set_device itself), and never creates a context on the previous device (device_switch.h). Errors cannot
+  // be thrown from here; a failure would come from a context that is already broken and reports elsewhere.
+  RealRuntime rt;
+  Switch::leave(rt, pending_device, previous_);
 }
 
 namespace detail {
@@ -199,8 +284,8 @@ void throw_cuda_error(cudaError_t err, const char* expr, const char* file, int l
                         file, ":", line, ".", hint_for(err));
   if (err == cudaErrorMemoryAllocation)
     throw OutOfMemoryError(msg +
-                           " The GPU is out of memory: reduce the batch size, use mixed precision "
-                           "(amp::Autocast), or call kiln::cuda::empty_cache().");
+                           " The GPU is out of memory: reduce the batch size, keep the model in 16 bits "
+                           "(module->to(kBFloat16)), or call kiln::cuda::empty_cache().");
   throw CudaError(msg);
 }
 

@@ -12,6 +12,7 @@
 
 #include "backend/cuda/caching_allocator.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/stream_events.h"
 #include "kiln/core/error.h"
 #include "kiln/cuda/cuda.h"
 
@@ -29,7 +30,8 @@ size_t bucket_size(size_t n) {
 struct PinnedBlock {
   size_t size = 0;
   bool in_use = false;
-  std::vector<cudaEvent_t> events;  // recorded after async copies that touched the block
+  // Recorded after async copies that touched the block: one per stream, re-recorded (stream_events.h).
+  cuda::detail::StreamEvents<cudaStream_t, cudaEvent_t> events;
 };
 
 class PinnedAllocator final : public Allocator {
@@ -54,6 +56,11 @@ class PinnedAllocator final : public Allocator {
       return p;
     }
     void* p = nullptr;
+    // Pinned memory serves every device (unified addressing), so pin it under a device that already has a
+    // context: a DataLoader worker thread's current device is 0, and pinning there would create a context
+    // on GPU 0 for a job that runs on cuda:1 (as PyTorch's host allocator does, pytorch#21081).
+    const int ctx_device = cuda::detail::device_with_context();
+    cuda::DeviceGuard guard(ctx_device);  // -1 (no context anywhere yet): the current device, unchanged
     cudaError_t err = cudaHostAlloc(&p, size, cudaHostAllocDefault);
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
@@ -100,32 +107,34 @@ class PinnedAllocator final : public Allocator {
     if (it == blocks_.begin()) return false;
     --it;
     if (!it->second.in_use || p >= it->first + it->second.size) return false;
-    // The event must belong to the stream's device, which the caller has made current.
-    cudaEvent_t e = nullptr;
-    KILN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-    const cudaError_t err = cudaEventRecord(e, stream);
-    if (err != cudaSuccess) {
-      cudaEventDestroy(e);
-      KILN_CUDA_CHECK(err);
-    }
-    it->second.events.push_back(e);
+    // A new event must belong to the stream's device, which the caller has made current.
+    it->second.events.record(
+        stream,
+        [] {
+          cudaEvent_t e = nullptr;
+          KILN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+          return e;
+        },
+        [](cudaEvent_t e, cudaStream_t s) { KILN_CUDA_CHECK(cudaEventRecord(e, s)); }, event_done, destroy_event);
     return true;
   }
 
  private:
+  static bool event_done(cudaEvent_t e) {
+    const cudaError_t err = cudaEventQuery(e);
+    if (err == cudaSuccess) return true;
+    cudaGetLastError();  // "not ready" is an answer, not an error; any other error is a broken context,
+    return err != cudaErrorNotReady;  // where the copy will never run, so the block may be reused
+  }
+  static void destroy_event(cudaEvent_t e) {
+    if (cudaEventDestroy(e) != cudaSuccess) cudaGetLastError();
+  }
+
   /// Moves freed blocks whose recorded copies have finished to the free lists. Caller holds mu_.
   void collect_finished() {
     for (size_t i = 0; i < pending_.size();) {
       PinnedBlock& b = blocks_[pending_[i]];
-      while (!b.events.empty()) {
-        const cudaError_t err = cudaEventQuery(b.events.back());
-        if (err == cudaErrorNotReady) break;
-        if (err != cudaSuccess) cudaGetLastError();  // a broken context: the copy will never run, so reuse
-        cudaEventDestroy(b.events.back());
-        b.events.pop_back();
-      }
-      if (!b.events.empty()) {
-        cudaGetLastError();  // "not ready" is an answer, not an error
+      if (!b.events.collect(event_done, destroy_event)) {
         ++i;
         continue;
       }

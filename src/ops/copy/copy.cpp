@@ -1,7 +1,11 @@
 // Front end of the copy family: copy_ (any devices, dtypes, broadcasting), to, contiguous, clone.
 #include "kiln/tensor/ops/copy.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "core/backend.h"
+#include "kiln/autograd/autograd.h"
 #include "kiln/autograd/node.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/tensor/ops/creation.h"
@@ -25,6 +29,46 @@ Tensor empty_on(const Shape& sizes, DType dtype, Device device, bool pinned = fa
   return make_tensor(sizes, dtype, device, pinned);
 }
 
+// Dense with no element reached twice, in some order of the dims (PyTorch's is_non_overlapping_and_dense).
+bool non_overlapping_and_dense(const Tensor& t) {
+  std::vector<size_t> dims(t.sizes().size());
+  std::iota(dims.begin(), dims.end(), size_t{0});
+  std::sort(dims.begin(), dims.end(), [&](size_t a, size_t b) { return t.strides()[a] < t.strides()[b]; });
+  int64_t expected = 1;
+  for (size_t d : dims) {
+    if (t.sizes()[d] == 1) continue;
+    if (t.strides()[d] != expected) return false;
+    expected *= t.sizes()[d];
+  }
+  return true;
+}
+
+enum class Overlap { None, Exact, Partial, Unknown };
+
+// How dst and src (same device) share memory, by PyTorch's rule (get_overlap_status): two dense tensors overlap
+// partially when their byte ranges intersect; interleaved strided views are too hard to decide cheaply.
+Overlap overlap(const Tensor& dst, const Tensor& src) {
+  if (dst.is_same(src)) return Overlap::Exact;
+  if (dst.numel() == 0 || src.numel() == 0 || dst.storage() != src.storage()) return Overlap::None;
+  if (dst.data_ptr() == src.data_ptr() && dst.sizes() == src.sizes() && dst.strides() == src.strides() &&
+      dst.dtype() == src.dtype())
+    return Overlap::Exact;
+  auto range = [](const Tensor& t) {  // [first, last] byte touched
+    const char* p = static_cast<const char*>(t.data_ptr());
+    int64_t lo = 0, hi = 0;
+    for (size_t d = 0; d < t.sizes().size(); ++d) {
+      const int64_t span = (t.sizes()[d] - 1) * t.strides()[d];
+      (span < 0 ? lo : hi) += span;
+    }
+    const int64_t es = static_cast<int64_t>(t.element_size());
+    return std::make_pair(p + lo * es, p + hi * es + es - 1);
+  };
+  const auto a = range(dst), b = range(src);
+  if (a.second < b.first || b.second < a.first) return Overlap::None;
+  if (non_overlapping_and_dense(dst) && non_overlapping_and_dense(src)) return Overlap::Partial;
+  return Overlap::Unknown;
+}
+
 // Copies raw bytes between two dense tensors of the same dtype and numel on different devices.
 void copy_dense_across(const Tensor& dst, const Tensor& src, bool non_blocking) {
   bool async = non_blocking && ((dst.is_cpu() && dst.is_pinned()) || (src.is_cpu() && src.is_pinned()) ||
@@ -35,6 +79,22 @@ void copy_dense_across(const Tensor& dst, const Tensor& src, bool non_blocking) 
 void copy_impl(const Tensor& dst, const Tensor& src, bool non_blocking) {
   if (dst.numel() == 0) return;
   if (dst.device() == src.device()) {
+    switch (overlap(dst, src)) {
+      case Overlap::Exact:  // copy_ onto itself: nothing to do
+        return;
+      case Overlap::Partial:
+        throw Error(
+            "copy_: unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+            "single memory location (the source partially overlaps the destination, so elements would be read "
+            "after being written, in an undefined order). Please clone() the source before copying.");
+      case Overlap::Unknown: {  // strided views sharing memory: read everything before writing anything
+        NoGradGuard no_grad;
+        copy_same_device(dst, clone(src));
+        return;
+      }
+      case Overlap::None:
+        break;
+    }
     copy_same_device(dst, src);
     return;
   }

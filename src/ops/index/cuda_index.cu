@@ -1,5 +1,5 @@
-// CUDA kernels of the index family: a device-side index check reduced to a flag, gather/scatter with the shared
-// functors, and a per-row bitonic sort in shared memory.
+// CUDA kernels of the index family: a device-side index check that finds the first bad index, gather/scatter
+// with the shared functors, and a per-row bitonic sort in shared memory.
 #include <climits>
 #include <cstring>
 #include <type_traits>
@@ -19,15 +19,24 @@ unsigned blocks_for(int64_t n) {
   return static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>((n + kThreads - 1) / kThreads, 1), 65535 * 4));
 }
 
+// Every bad index lowers *first to its position in the CPU's order, so the report is the first bad index, as on
+// the CPU, whichever thread runs first.
 template <typename I>
-__global__ void index_check_kernel(IndexGeom g, const I* idx, int64_t total, int* flag, int64_t* value) {
+__global__ void index_check_kernel(IndexGeom g, const I* idx, int64_t total, unsigned long long* first) {
   int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
   for (int64_t l = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; l < total; l += stride) {
     int64_t j = l / g.outer, o = l - j * g.outer, oi, os, oo;
     g.offsets(o, oi, os, oo);
     int64_t v = static_cast<int64_t>(idx[oi + j * g.idx_inner_stride]);
-    if (!g.in_range(v) && atomicCAS(flag, 0, 1) == 0) *value = v;
+    if (!g.in_range(v)) atomicMin(first, static_cast<unsigned long long>(index_check_position(g, l)));
   }
+}
+
+// One thread: the value of the first bad index, if any (*first is ULLONG_MAX when none).
+template <typename I>
+__global__ void index_check_value_kernel(IndexGeom g, const I* idx, const unsigned long long* first,
+                                         int64_t* value) {
+  if (*first != ULLONG_MAX) *value = static_cast<int64_t>(idx[index_offset_at(g, static_cast<int64_t>(*first))]);
 }
 
 BadIndex index_check_cuda(const IndexArgs& a) {
@@ -35,21 +44,23 @@ BadIndex index_check_cuda(const IndexArgs& a) {
   if (total == 0) return {};
   cuda::DeviceGuard guard(a.device);
   cudaStream_t stream = cuda::detail::launch_stream(a.stream);
-  // [flag (as int32 in the first word), value]; from the caching allocator, so no cudaMalloc per call.
+  // [first bad position (all ones: none), its value]; from the caching allocator, so no cudaMalloc per call.
   Tensor buf = make_tensor({2}, kInt64, a.device);
   int64_t* p = buf.data_ptr<int64_t>();
-  KILN_CUDA_CHECK(cudaMemsetAsync(p, 0, 2 * sizeof(int64_t), stream));
+  auto* first = reinterpret_cast<unsigned long long*>(p);
+  KILN_CUDA_CHECK(cudaMemsetAsync(p, 0xff, sizeof(int64_t), stream));
   KILN_DISPATCH_INDEX(a.index_dtype, "index", [&] {
-    index_check_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(
-        a.geom, static_cast<const scalar_t*>(a.index), total, reinterpret_cast<int*>(p), p + 1);
+    const auto* idx = static_cast<const scalar_t*>(a.index);
+    index_check_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(a.geom, idx, total, first);
+    KILN_CUDA_KERNEL_CHECK();
+    index_check_value_kernel<scalar_t><<<1, 1, 0, stream>>>(a.geom, idx, first, p + 1);
     KILN_CUDA_KERNEL_CHECK();
   });
   int64_t host[2];
   KILN_CUDA_CHECK(cudaMemcpyAsync(host, p, sizeof(host), cudaMemcpyDeviceToHost, stream));
   KILN_CUDA_CHECK(cudaStreamSynchronize(stream));  // the one synchronisation of an index op
-  int32_t flag;
-  std::memcpy(&flag, &host[0], sizeof(flag));
-  return BadIndex{flag != 0, host[1]};
+  const bool found = static_cast<uint64_t>(host[0]) != ~uint64_t{0};
+  return BadIndex{found, found ? host[1] : 0};
 }
 
 // Neighbouring threads take neighbouring outer positions of one inner step: those are usually neighbours in

@@ -45,6 +45,21 @@ struct IndexGeom {
   KILN_HD bool in_range(int64_t i) const { return i >= 0 && i < self_dim_size; }
 };
 
+/// The order in which a bad index is "first": outer position o, then inner step j, p = o * inner + j (the CPU
+/// check's loop order). The CUDA check visits l = j * outer + o, so that neighbouring threads read neighbouring
+/// index elements, and keeps the lowest p of a bad index (atomicMin) instead of whichever thread came first.
+KILN_HD int64_t index_check_position(const IndexGeom& g, int64_t l) {
+  const int64_t j = l / g.outer, o = l - j * g.outer;
+  return o * g.inner + j;
+}
+/// Element offset in the index of check position p (see index_check_position).
+KILN_HD int64_t index_offset_at(const IndexGeom& g, int64_t p) {
+  const int64_t o = p / g.inner, j = p - o * g.inner;
+  int64_t oi, os, oo;
+  g.offsets(o, oi, os, oo);
+  return oi + j * g.idx_inner_stride;
+}
+
 /// gather: other (the output) = self at the index.
 struct GatherFn {
   template <typename T>

@@ -87,8 +87,9 @@ struct PowFn {
   }
 };
 
-/// Python's %: the result takes the divisor's sign. An integer zero divisor gives 0 and, on the host,
-/// raises *zero_flag so the CPU kernel can throw (a device cannot, and torch's CUDA does not check).
+/// Python's %: the result takes the divisor's sign. An integer zero divisor is refused by the front end on
+/// every device before the kernel runs (remainder in binary_more.cpp); should one reach the kernel anyway it
+/// gives 0, and on the host also raises *zero_flag so the CPU kernel throws.
 template <typename T>
 struct RemainderFn {
   int* zero_flag = nullptr;

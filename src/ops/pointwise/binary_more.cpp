@@ -1,7 +1,9 @@
 // Arithmetic front end, part two: pow (three forms) and Python-style remainder, with gradients.
 #include <cmath>
 
+#include "kiln/autograd/autograd.h"
 #include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/reduce.h"
 #include "ops/pointwise/pointwise_common.h"
 
 namespace kiln {
@@ -71,7 +73,16 @@ Tensor pow(const Scalar& a, const Tensor& e) {
 }
 
 Tensor remainder(const Tensor& a, const Tensor& b) {
-  Tensor out = ops::binary_raw("remainder", BinaryOp::Remainder, a, b, result_type(a, b));
+  const DType rt = result_type(a, b);
+  if (!is_floating_point(rt)) {
+    // One check for every device, here in the front end before any kernel runs, so the CPU and CUDA behave
+    // the same (a kernel cannot throw from the device). On CUDA it reads one bool back: a host sync, paid only
+    // by integer tensor-tensor remainder, which is index arithmetic rather than a training step's hot path.
+    NoGradGuard no_grad;
+    KILN_CHECK(!any(eq(b, Scalar(0))).item<bool>(), "ZeroDivisionError: remainder of an integer tensor by zero (",
+               dtype_name(rt), "): the divisor has a zero element");
+  }
+  Tensor out = ops::binary_raw("remainder", BinaryOp::Remainder, a, b, rt);
   if (autograd::needs_grad({&a, &b})) {
     autograd::record("RemainderBackward0", out, {a, b},
                      [ma = InputMeta(a), mb = InputMeta(b), sa = SavedTensor(a), sb = SavedTensor(b)](

@@ -1,9 +1,10 @@
 // Philox4x32-10, a counter-based generator: element i of a draw depends only on (seed, offset + i),
-// so CPU loops and CUDA threads produce identical random tensors.
+// and the transforms use only exact_math.h, so CPU loops and CUDA threads produce bit-identical random tensors.
 #pragma once
 #include <cstdint>
 
 #include "kiln/core/macros.h"
+#include "ops/random/exact_math.h"
 
 namespace kiln::ops {
 
@@ -42,26 +43,24 @@ KILN_HD double uniform_double(uint32_t a, uint32_t b) {
 
 enum class RandomKind : int { Uniform, Normal, Int, Bernoulli };
 
-/// Element i of a random draw, in double before conversion to the tensor's dtype.
+/// Element i of a random draw, in double before conversion to the tensor's dtype. The same function, with
+/// the same bits, on every device (exact_math.h): no platform log/cos, no fused multiply-adds.
 /// Uniform: lo + (hi-lo)*u; Normal: a + b*z (Box-Muller); Int: lo + floor(u*(hi-lo)); Bernoulli: u < a.
 KILN_HD double random_value(RandomKind kind, double a, double b, uint64_t seed, uint64_t offset, int64_t i) {
+  namespace x = exact;
   Philox4 r = philox(seed, offset / 4 + static_cast<uint64_t>(i));
   double u = uniform_double(r.v[0], r.v[1]);
   switch (kind) {
-    case RandomKind::Uniform: return a + (b - a) * u;
+    case RandomKind::Uniform: return x::add(a, x::mul(x::sub(b, a), u));
     case RandomKind::Normal: {
       double u1 = 1.0 - u;  // (0, 1], safe for log
       double u2 = uniform_double(r.v[2], r.v[3]);
-#if defined(__CUDA_ARCH__)
-      double z = sqrt(-2.0 * log(u1)) * cospi(2.0 * u2);
-#else
-      double z = __builtin_sqrt(-2.0 * __builtin_log(u1)) * __builtin_cos(6.283185307179586 * u2);
-#endif
-      return a + b * z;
+      double z = x::mul(x::sqrt(x::mul(-2.0, x::log(u1))), x::cos_2pi(u2));
+      return x::add(a, x::mul(b, z));
     }
     case RandomKind::Int: {
-      double span = b - a;
-      double v = a + static_cast<double>(static_cast<int64_t>(u * span));
+      double span = x::sub(b, a);
+      double v = x::add(a, static_cast<double>(static_cast<int64_t>(x::mul(u, span))));
       return v < b ? v : b - 1;
     }
     case RandomKind::Bernoulli: return u < a ? 1.0 : 0.0;
