@@ -1,7 +1,17 @@
 # Finds the third-party libraries kiln is built on (all from Debian's packages; see scripts/install-deps.sh).
 find_package(Threads REQUIRED)
+if(KILN_PORTABLE)
+  set(ZLIB_USE_STATIC_LIBS ON)  # libz.a (cmake/KilnPortable.cmake)
+endif()
 find_package(ZLIB REQUIRED)
 find_package(fmt REQUIRED)
+# kiln_fmt: the compiled libfmt.so, or fmt's header-only form in portable builds (Debian ships no libfmt.a).
+add_library(kiln_fmt INTERFACE)
+if(KILN_PORTABLE)
+  target_link_libraries(kiln_fmt INTERFACE fmt::fmt-header-only)
+else()
+  target_link_libraries(kiln_fmt INTERFACE fmt::fmt)
+endif()
 find_package(nlohmann_json 3 REQUIRED)
 find_package(OpenMP REQUIRED)
 find_package(CLI11 CONFIG QUIET)

@@ -1,11 +1,14 @@
-// Shared test helpers: the device parameter (cpu/cuda, CUDA skips without a GPU) and tensor comparisons.
+// Shared test helpers: the device parameter (cpu/cuda; CUDA skips without a GPU, fails under KILN_REQUIRE_GPU=1)
+// and tensor comparisons.
 #pragma once
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "gpu_skip.h"
 #include "kiln/kiln.h"
 
 namespace kiln::test {
@@ -22,6 +25,13 @@ class DeviceTest : public testing::TestWithParam<Device> {
   Device dev() const { return GetParam(); }
   TensorOptions opts(DType t = kFloat32) const { return TensorOptions().dtype(t).device(GetParam()); }
 };
+
+/// The folder of the tests' reference files (tests/data): $KILN_TEST_DATA_DIR when set (a copy of the test
+/// binary elsewhere, as in gpu-bundle/), else the source tree's folder compiled in.
+inline std::string data_dir() {
+  const char* env = std::getenv("KILN_TEST_DATA_DIR");
+  return env && env[0] ? env : KILN_TEST_DATA_DIR;
+}
 
 /// Float64 copy of a tensor's values on the host (the reference side of comparisons).
 inline std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
@@ -49,10 +59,10 @@ inline void expect_values(const Tensor& actual, const std::vector<double>& expec
 }
 }  // namespace kiln::test
 
-#define KILN_SKIP_IF_NO_DEVICE()                                                              \
-  do {                                                                                        \
-    if (GetParam().is_cuda() && !::kiln::cuda::is_available())                                \
-      GTEST_SKIP() << "no usable GPU: " << ::kiln::cuda::unavailable_reason();                 \
+/// Starts a DeviceTest body: its cuda instance skips without a GPU, or fails under KILN_REQUIRE_GPU=1.
+#define KILN_SKIP_IF_NO_DEVICE()                       \
+  do {                                                 \
+    if (GetParam().is_cuda()) KILN_SKIP_WITHOUT_GPU(); \
   } while (0)
 
 /// Instantiates a DeviceTest-derived suite for cpu and cuda.
