@@ -27,20 +27,22 @@ nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 [[ -x $nvcc ]] || die "no CUDA compiler (looked for nvcc on PATH and /usr/local/cuda/bin/nvcc): install the CUDA 13 toolkit or set CUDACXX"
 "$nvcc" --version | grep -q "release 13\." ||
   die "$nvcc is not CUDA 13 ($("$nvcc" --version | grep release)): the GPU machine's driver and cuBLAS are CUDA 13"
-for tool in cmake ninja python3 strip objdump ldd; do
-  command -v "$tool" >/dev/null || die "'$tool' is missing (Debian: scripts/install-deps.sh installs the build tools)"
+for tool in cmake:cmake python3:python3 strip:binutils objdump:binutils ldd:libc-bin; do
+  command -v "${tool%%:*}" >/dev/null || die "'${tool%%:*}' is missing (Debian: apt install ${tool#*:})"
 done
 ls "$fashion"/train-images-idx3-ubyte* >/dev/null 2>&1 ||
   die "no Fashion-MNIST in $fashion (Debian: apt install dataset-fashion-mnist, or set KILN_FASHION_DIR)"
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 lock=()
 [[ -n ${KILN_BUILD_LOCK:-} ]] && lock=(flock "$KILN_BUILD_LOCK")
 
-# ---- a Release build for sm_90, static runtimes (cmake/KilnPortable.cmake) ----
+# ---- a Release build for sm_90 whose programs need nothing from Debian (cmake/KilnPortable.cmake) ----
 echo "== configuring $build_dir (Release, sm_90, KILN_PORTABLE=ON)"
 mkdir -p "$build_dir"
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc" \
+cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc" \
   -DKILN_CUDA_ARCHITECTURES=90 -DKILN_PORTABLE=ON "${launcher[@]}" >"$build_dir/bundle-configure.log" 2>&1 ||
   die "cmake failed: see $build_dir/bundle-configure.log"
 echo "== building (log: $build_dir/bundle-build.log)"
