@@ -1,4 +1,5 @@
-// Square float32 GEMM: kiln::mm against a direct cblas_sgemm (CPU) and a direct cublasSgemm (CUDA), in FLOP/s.
+// Square GEMM in FLOP/s: float32 kiln::mm against a direct cblas_sgemm (CPU) and a direct cublasSgemm (CUDA), and
+// kiln::mm on the GPU in float32, float16 and bfloat16 (the figures gpu-bundle/run.sh sets beside PyTorch's).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -39,15 +40,20 @@ void BM_CblasSgemm(benchmark::State& state) {
   set_flops(state, n);
 }
 
+// The dtypes of the CUDA GEMM case, indexed by its second argument (the label names the dtype).
+constexpr DType kGemmDTypes[] = {kFloat32, kFloat16, kBFloat16};
+
 void BM_KilnMmCuda(benchmark::State& state) {
   if (!cuda::is_available()) {
     state.SkipWithError("no GPU");
     return;
   }
   const int64_t n = state.range(0);
+  const DType dtype = kGemmDTypes[state.range(1)];
+  state.SetLabel(dtype_name(dtype));
   Generator gen(1);
   TensorOptions o = TensorOptions(kFloat32).device(Device("cuda"));
-  Tensor a = randn({n, n}, o, &gen), b = randn({n, n}, o, &gen);
+  Tensor a = randn({n, n}, o, &gen).to(dtype), b = randn({n, n}, o, &gen).to(dtype);
   NoGradGuard no_grad;
   mm(a, b);  // warm-up: cuBLAS handle, workspace and caching allocator
   cuda::synchronize();
@@ -96,5 +102,9 @@ void BM_CublasSgemm(benchmark::State& state) {
 
 BENCHMARK(BM_KilnMmCpu)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CblasSgemm)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_KilnMmCuda)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_CublasSgemm)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_KilnMmCuda)
+    ->ArgNames({"n", "dtype"})
+    ->ArgsProduct({{1024, 2048, 4096, 8192}, {0, 1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_CublasSgemm)->Arg(1024)->Arg(2048)->Arg(4096)->Arg(8192)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -1,5 +1,8 @@
 # Finds the third-party libraries kiln is built on (all from Debian's packages; see scripts/install-deps.sh).
 find_package(Threads REQUIRED)
+if(KILN_PORTABLE)
+  set(ZLIB_USE_STATIC_LIBS ON)  # libz.a (cmake/KilnPortable.cmake)
+endif()
 find_package(ZLIB REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(OpenMP REQUIRED)

@@ -1,5 +1,5 @@
 // The device parameter of the tests: suites run once per device (cpu, cuda) and the CUDA instance skips
-// without a GPU. Kept narrow (no tensor ops) so that every test file can include it cheaply.
+// without a GPU (fails under KILN_REQUIRE_GPU=1). Kept narrow (no tensor ops) so that every test file can include it cheaply.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -8,6 +8,7 @@
 
 #include "kiln/core/device.h"
 #include "kiln/core/dtype.h"
+#include "gpu_skip.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/tensor/options.h"
 
@@ -27,10 +28,10 @@ class DeviceTest : public testing::TestWithParam<Device> {
 };
 }  // namespace kiln::test
 
-#define KILN_SKIP_IF_NO_DEVICE()                                                              \
-  do {                                                                                        \
-    if (GetParam().is_cuda() && !::kiln::cuda::is_available())                                \
-      GTEST_SKIP() << "no usable GPU: " << ::kiln::cuda::unavailable_reason();                 \
+/// Starts a DeviceTest body: its cuda instance skips without a GPU, or fails under KILN_REQUIRE_GPU=1.
+#define KILN_SKIP_IF_NO_DEVICE()                       \
+  do {                                                 \
+    if (GetParam().is_cuda()) KILN_SKIP_WITHOUT_GPU(); \
   } while (0)
 
 /// Instantiates a DeviceTest-derived suite for cpu and cuda.

@@ -4,12 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "kiln/tensor/tensor.h"
 #include "test_device.h"
 
 namespace kiln::test {
+
+/// The folder of the tests' reference files (tests/data): $KILN_TEST_DATA_DIR when set (a copy of the test
+/// binary elsewhere, as in gpu-bundle/), else the source tree's folder compiled in.
+inline std::string data_dir() {
+  const char* env = std::getenv("KILN_TEST_DATA_DIR");
+  return env && env[0] ? env : KILN_TEST_DATA_DIR;
+}
 
 /// Float64 copy of a tensor's values on the host (the reference side of comparisons).
 inline std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }

@@ -12,6 +12,7 @@
 #include "core/backend.h"
 #include "kiln/core/allocator.h"
 #include "kiln/core/device.h"
+#include "gpu_skip.h"
 #include "kiln/core/error.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/tensor/ops/creation.h"
@@ -25,9 +26,6 @@ using kiln::OutOfMemoryError;
 namespace {
 
 constexpr size_t kKiB = 1024, kMiB = 1024 * 1024;
-
-#define SKIP_WITHOUT_GPU() \
-  if (!kiln::cuda::is_available()) GTEST_SKIP() << kiln::cuda::unavailable_reason()
 
 Device gpu(int index = 0) { return Device(kiln::kCUDA, index); }
 Device host() { return Device(kiln::kCPU); }
@@ -88,7 +86,7 @@ TEST(DeviceRuntime, WithoutGpuCallsThrowDeviceErrorWithReason) {
 // ---- device queries and guards ----
 
 TEST(CUDARuntime, QueriesDescribeTheDevice) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   EXPECT_FALSE(cuda::device_name(0).empty());
   EXPECT_GE(cuda::compute_capability(0).first, 5);
   auto [free_b, total_b] = cuda::mem_get_info(0);
@@ -102,7 +100,7 @@ TEST(CUDARuntime, QueriesDescribeTheDevice) {
 }
 
 TEST(CUDARuntime, DeviceGuardRestoresPreviousDevice) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   const int n = cuda::device_count();
   const int before = cuda::current_device();
   {
@@ -123,7 +121,7 @@ TEST(CUDARuntime, DeviceGuardRestoresPreviousDevice) {
 }
 
 TEST(CUDARuntime, BadOrdinalThrowsDeviceErrorNamingIt) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   const int n = cuda::device_count();
   const int before = cuda::current_device();
   const std::string msg = message_of<DeviceError>([&] { cuda::set_device(n); });
@@ -139,7 +137,7 @@ TEST(CUDARuntime, BadOrdinalThrowsDeviceErrorNamingIt) {
 // ---- streams and events ----
 
 TEST(CUDARuntime, StreamGuardSetsAndRestoresTheCurrentStream) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   const cuda::Stream def = cuda::default_stream(0);
   EXPECT_NE(def.handle(), nullptr);  // kiln's own stream, not the legacy stream 0
   EXPECT_TRUE(cuda::current_stream(0) == def);
@@ -159,7 +157,7 @@ TEST(CUDARuntime, StreamGuardSetsAndRestoresTheCurrentStream) {
 }
 
 TEST(CUDARuntime, EventOrdersCopiesAcrossStreams) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   kiln::Backend& be = kiln::backend(kiln::kCUDA);
   kiln::Allocator& dev_alloc = cuda::caching_allocator();
   const size_t n = 4 * kMiB, nbytes = n * sizeof(float);  // big enough that an unordered copy would be caught
@@ -194,7 +192,7 @@ TEST(CUDARuntime, EventOrdersCopiesAcrossStreams) {
 }
 
 TEST(CUDARuntime, NonBlockingCopyOfPageableMemoryIsCompleteOnReturn) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   kiln::Backend& be = kiln::backend(kiln::kCUDA);
   std::vector<double> src(100000), dst(src.size(), -1.0);
   std::iota(src.begin(), src.end(), 0.5);
@@ -207,7 +205,7 @@ TEST(CUDARuntime, NonBlockingCopyOfPageableMemoryIsCompleteOnReturn) {
 }
 
 TEST(CUDARuntime, PeerCopyBetweenTwoGpus) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   if (cuda::device_count() < 2) GTEST_SKIP() << "needs two GPUs";
   kiln::Backend& be = kiln::backend(kiln::kCUDA);
   std::vector<int> src(1 << 20), dst(src.size(), 0);
@@ -226,7 +224,7 @@ TEST(CUDARuntime, PeerCopyBetweenTwoGpus) {
 // ---- caching allocator ----
 
 TEST(CUDACachingAllocator, FreedBlockIsReusedWithoutCudaMalloc) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   kiln::Allocator& a = cuda::caching_allocator();
   EXPECT_EQ(a.allocate(0, gpu()), nullptr);
   void* p = a.allocate(1000, gpu());
@@ -243,7 +241,7 @@ TEST(CUDACachingAllocator, FreedBlockIsReusedWithoutCudaMalloc) {
 }
 
 TEST(CUDACachingAllocator, SplitsSegmentsAndMergesFreedNeighbours) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   kiln::Allocator& a = cuda::caching_allocator();
   cuda::empty_cache();
   const kiln::MemoryStats s0 = cuda::memory_stats(0);
@@ -267,7 +265,7 @@ TEST(CUDACachingAllocator, SplitsSegmentsAndMergesFreedNeighbours) {
 }
 
 TEST(CUDACachingAllocator, TracksStatisticsPeaksAndEmptyCache) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   kiln::Allocator& a = cuda::caching_allocator();
   cuda::empty_cache();
   cuda::reset_peak_memory_stats(0);
@@ -302,7 +300,7 @@ TEST(CUDACachingAllocator, TracksStatisticsPeaksAndEmptyCache) {
 }
 
 TEST(CUDACachingAllocator, OutOfMemoryThrowsActionableErrorAndRecovers) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   kiln::Allocator& a = cuda::caching_allocator();
   const kiln::MemoryStats s0 = cuda::memory_stats(0);
   const std::string msg = message_of<OutOfMemoryError>([&] {
@@ -336,7 +334,7 @@ TEST(CUDACachingAllocator, CublasWorkspaceComesFromTheCache) {
 }
 
 TEST(CUDACachingAllocator, ConcurrentAllocateAndFreeKeepCountsRight) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   kiln::Allocator& a = cuda::caching_allocator();
   const kiln::MemoryStats s0 = cuda::memory_stats(0);
   std::vector<std::thread> threads;
@@ -362,7 +360,7 @@ TEST(CUDACachingAllocator, ConcurrentAllocateAndFreeKeepCountsRight) {
 // ---- pinned host memory ----
 
 TEST(CUDAPinnedAllocator, AllocatesPageLockedMemoryAndReusesIt) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   kiln::Allocator& pin = kiln::pinned_allocator();
   EXPECT_EQ(pin.allocate(0, host()), nullptr);
   void* p = pin.allocate(1000, host());

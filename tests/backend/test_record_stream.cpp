@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu_skip.h"
 #include "kiln/kiln.h"
 #include "ops/copy/copy_kernels.h"
 #include "ops/elementwise/iter.h"
@@ -15,9 +16,6 @@ using kiln::Tensor;
 using kiln::TensorOptions;
 
 namespace {
-
-#define SKIP_WITHOUT_GPU() \
-  if (!kiln::cuda::is_available()) GTEST_SKIP() << kiln::cuda::unavailable_reason()
 
 // 12 MiB of float32: over 10 MiB, so the caching allocator gives it a segment of its own, never split or shared.
 constexpr int64_t kBlockFloats = 3 * 1024 * 1024;
@@ -61,7 +59,7 @@ TEST(OpStream, CpuKernelArgumentsCarryANullStream) {
 // ---- with a GPU ----
 
 TEST(CUDAOpStream, FrontEndFillsTheCurrentStreamAndTheLauncherUsesIt) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   const cuda::Stream main = cuda::current_stream(0), side = cuda::new_stream(0);
   Tensor t = kiln::zeros({1024}, on_gpu());
   EXPECT_TRUE(kiln::ops::make_elementwise_iter(t, {}, "fill_").stream == main);
@@ -85,7 +83,7 @@ TEST(CUDAOpStream, FrontEndFillsTheCurrentStreamAndTheLauncherUsesIt) {
 }
 
 TEST(CUDARecordStream, BlockUsedOnASideStreamIsNotReusedBeforeThatStreamIsDone) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   cuda::empty_cache();
   const cuda::Stream side = cuda::new_stream(0);
   Tensor a = slow_work_input(side);
@@ -119,7 +117,7 @@ TEST(CUDARecordStream, BlockUsedOnASideStreamIsNotReusedBeforeThatStreamIsDone) 
 }
 
 TEST(CUDARecordStream, AllocationStreamNeedsNoWait) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   cuda::empty_cache();
   Tensor t = kiln::zeros({kBlockFloats}, on_gpu());
   void* const p = t.data_ptr();
@@ -131,7 +129,7 @@ TEST(CUDARecordStream, AllocationStreamNeedsNoWait) {
 }
 
 TEST(CUDARecordStream, EmptyCacheWaitsForParkedBlocksAndReturnsThem) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   const cuda::Stream side = cuda::new_stream(0);
   Tensor a = slow_work_input(side);
   cuda::empty_cache();
@@ -152,7 +150,7 @@ TEST(CUDARecordStream, EmptyCacheWaitsForParkedBlocksAndReturnsThem) {
 }
 
 TEST(CUDARecordStream, StreamOfAnotherGpuIsADeviceError) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   Tensor t = kiln::zeros({16}, on_gpu());
   try {
     t.record_stream(cuda::Stream(nullptr, 1));  // checked against the tensor before any GPU 1 is looked up
@@ -165,7 +163,7 @@ TEST(CUDARecordStream, StreamOfAnotherGpuIsADeviceError) {
 }
 
 TEST(CUDARecordStream, ViewsMarkTheirWholeStorage) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   cuda::empty_cache();
   const cuda::Stream side = cuda::new_stream(0);
   Tensor a = slow_work_input(side);

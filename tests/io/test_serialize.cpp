@@ -351,7 +351,7 @@ TEST_F(Serialize, BoolBytesOtherThanOneLoadAsTrue) {
 
 // ---- interoperability with PyTorch (scripts/gen_safetensors_reference.py) ----
 
-const std::string kReference = std::string(KILN_TEST_DATA_DIR) + "/torch_reference.safetensors";
+const std::string kReference = kiln::test::data_dir() + "/torch_reference.safetensors";
 
 std::vector<uint16_t> bits16(const Tensor& t) {
   std::vector<uint8_t> b = raw_bytes(t);

@@ -114,7 +114,7 @@ INSTANTIATE_DEVICE_TESTS(TableBinaryTest);
 
 // Fresh random inputs on the GPU against the same inputs on the CPU (named CUDA: CTest's cuda label).
 TEST(TableBinaryCUDA, MatchesCpu) {
-  if (!cuda::is_available()) GTEST_SKIP() << "no usable GPU: " << cuda::unavailable_reason();
+  KILN_SKIP_WITHOUT_GPU();
   Generator gen(11);
   for (const Row& row : generic_rows()) {
     SCOPED_TRACE(row.name);

@@ -99,7 +99,7 @@ INSTANTIATE_DEVICE_TESTS(TableUnaryTest);
 
 // Fresh random inputs on the GPU against the same inputs on the CPU (named CUDA: CTest's cuda label).
 TEST(TableUnaryCUDA, MatchesCpu) {
-  if (!cuda::is_available()) GTEST_SKIP() << "no usable GPU: " << cuda::unavailable_reason();
+  KILN_SKIP_WITHOUT_GPU();
   Generator gen(12);
   for (const Row& row : rows()) {
     SCOPED_TRACE(row.name);

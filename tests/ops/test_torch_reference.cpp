@@ -29,7 +29,7 @@ using OpFn = std::function<TensorList(TensorList& inputs, const json& args)>;
 /// The parsed reference file; throws naming the path and the script that regenerates it.
 const json& reference() {
   static const json data = [] {
-    const std::string path = std::string(KILN_TEST_DATA_DIR) + "/torch_reference.json";
+    const std::string path = kiln::test::data_dir() + "/torch_reference.json";
     std::ifstream f(path);
     if (!f) throw std::runtime_error("cannot open " + path + " (regenerate it with scripts/gen_torch_reference.py)");
     return json::parse(f);

@@ -22,7 +22,7 @@ using json = nlohmann::json;
 
 const json& reference() {
   static const json data = [] {
-    const std::string path = std::string(KILN_TEST_DATA_DIR) + "/optim_reference.json";
+    const std::string path = kiln::test::data_dir() + "/optim_reference.json";
     std::ifstream f(path);
     if (!f) throw std::runtime_error("cannot open " + path + " (regenerate it with scripts/gen_optim_reference.py)");
     return json::parse(f);

@@ -186,10 +186,8 @@ TEST(TensorPrint, MatchesTorchRepr) {
 }
 
 TEST(TensorPinned, PinnedMemoryAndNonBlockingCopies) {
-  if (!cuda::is_available()) {
-    EXPECT_THROW(ones({4}).pin_memory(), DeviceError);
-    GTEST_SKIP() << "pinned memory needs CUDA: " << cuda::unavailable_reason();
-  }
+  if (!cuda::is_available()) EXPECT_THROW(ones({4}).pin_memory(), DeviceError);
+  KILN_SKIP_WITHOUT_GPU();  // pinned memory needs CUDA
   Tensor p = arange(1000, TensorOptions(kFloat32)).pin_memory();
   EXPECT_TRUE(p.is_pinned());
   Tensor d = p.to(Device("cuda"), /*non_blocking=*/true);
