@@ -1,7 +1,7 @@
 # KILN_PORTABLE: programs that run on a machine with none of Debian's libraries, only glibc and (for the GPU) the
 # NVIDIA driver and cuBLAS; scripts/gpu-bundle.sh builds this way and assembles the folder.
-# - Third-party libraries are static: OpenBLAS (always), zlib (libz.a), fmt (header-only), GoogleTest, the CUDA
-#   runtime (always). cmake/KilnDeps.cmake picks zlib's and fmt's form.
+# - Third-party libraries are static: OpenBLAS (always), zlib (libz.a), GoogleTest, the CUDA
+#   runtime (always). cmake/KilnDeps.cmake picks the form of zlib.
 # - GCC's runtimes (libstdc++.so.6, libgcc_s.so.1, libgomp.so.1) stay shared and travel in the bundle's lib/:
 #   libkiln.so is one shared library under several programs, and exceptions cross between them, which needs one
 #   copy of the C++ runtime and its unwinder per process (with -static-libstdc++ -static-libgcc in both,

@@ -320,7 +320,7 @@ TEST(CUDACachingAllocator, OutOfMemoryThrowsActionableErrorAndRecovers) {
 }
 
 TEST(CUDACachingAllocator, CublasWorkspaceComesFromTheCache) {
-  SKIP_WITHOUT_GPU();
+  KILN_SKIP_WITHOUT_GPU();
   {
     kiln::TensorOptions o = kiln::TensorOptions().device(gpu());
     kiln::Tensor a = kiln::ones({8, 8}, o), b = kiln::ones({8, 8}, o);

@@ -22,6 +22,7 @@
 #include "kiln/tensor/tensor.h"
 #include "kiln/version.h"
 #include "test_device.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace kiln;

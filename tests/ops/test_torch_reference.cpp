@@ -18,6 +18,7 @@
 #include "kiln/tensor/ops/reduce.h"
 #include "kiln/tensor/tensor.h"
 #include "test_device.h"
+#include "test_util.h"
 
 namespace kiln::test::torch_ref {
 using json = nlohmann::json;

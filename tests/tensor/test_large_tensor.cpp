@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <string>
 
+#include "kiln/cuda/cuda.h"
+#include "kiln/tensor/ops/copy.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/reduce.h"
 #include "test_util.h"
 
 namespace {
