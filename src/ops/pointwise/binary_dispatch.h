@@ -15,20 +15,18 @@ namespace kiln::ops {
 template <typename Loop, typename scalar_t>
 void binary_typed(const ElementwiseIter& it, BinaryOp op, const Scalar& alpha) {
   using T = opmath_t<scalar_t>;
-  int zero_divisor = 0;
-  BinaryParams<T> p{alpha.to<T>(), Loop::kHost ? &zero_divisor : nullptr};
+  const T a = alpha.to<T>();
   switch (op) {
 #define KILN_BINARY_CASE(name, E, dtypes, ...)                                                       \
   case BinaryOp::E:                                                                                  \
     if constexpr (kernel_accepts<KernelDTypes::dtypes, scalar_t>)                                    \
-      Loop::template run<scalar_t, scalar_t, scalar_t>(it, BinaryFnFactory<E##Fn<T>, T>::make(p));   \
+      Loop::template run<scalar_t, scalar_t, scalar_t>(it, BinaryFnFactory<E##Fn<T>, T>::make(a));   \
     else                                                                                             \
       throw_unsupported_dtype(#name, dtype_of<scalar_t>);                                            \
     break;
     KILN_FORALL_BINARY_OPS(KILN_BINARY_CASE)
 #undef KILN_BINARY_CASE
   }
-  if (zero_divisor) throw ValueError("ZeroDivisionError: remainder of an integer tensor by zero");
 }
 
 // The Scalar forms exist for the custom front ends (add, mul, pow, ...): both operand orders, since
@@ -37,14 +35,14 @@ template <typename Loop, typename scalar_t>
 void binary_scalar_typed(const ElementwiseIter& it, BinaryOp op, const Scalar& s, const Scalar& alpha,
                          bool scalar_first) {
   using T = opmath_t<scalar_t>;
-  BinaryParams<T> p{alpha.to<T>(), nullptr};  // the front end refuses an integer zero divisor first
+  const T a = alpha.to<T>();
   T v = s.to<T>();
   switch (op) {
 #define KILN_BINARY_SCALAR_CASE(name, E, dtypes, autocast, front)                                    \
   case BinaryOp::E:                                                                                  \
     KILN_IF_CUSTOM_##front(if constexpr (kernel_accepts<KernelDTypes::dtypes, scalar_t>) {                  \
       using F = E##Fn<T>;                                                                            \
-      F f = BinaryFnFactory<F, T>::make(p);                                                          \
+      F f = BinaryFnFactory<F, T>::make(a);                                                          \
       if (scalar_first)                                                                              \
         return Loop::template run<scalar_t, scalar_t>(it, ScalarLhs<F, T>{f, v});                    \
       return Loop::template run<scalar_t, scalar_t>(it, ScalarRhs<F, T>{f, v});                      \

@@ -88,23 +88,17 @@ struct PowFn {
 };
 
 /// Python's %: the result takes the divisor's sign. An integer zero divisor is refused by the front end on
-/// every device before the kernel runs (remainder in binary_more.cpp); should one reach the kernel anyway it
-/// gives 0, and on the host also raises *zero_flag so the CPU kernel throws.
+/// every device before the kernel runs (remainder in binary_more.cpp, the only caller); here it gives 0
+/// rather than trapping.
 template <typename T>
 struct RemainderFn {
-  int* zero_flag = nullptr;
   KILN_HD T operator()(T a, T b) const {
     if constexpr (std::is_floating_point<T>::value) {
       T m = std::fmod(a, b);
       if (m != T(0) && (b < T(0)) != (m < T(0))) m += b;
       return m;
     } else {
-      if (b == T(0)) {
-#if !defined(__CUDA_ARCH__)
-        if (zero_flag) __atomic_store_n(zero_flag, 1, __ATOMIC_RELAXED);
-#endif
-        return T(0);
-      }
+      if (b == T(0)) return T(0);
       if constexpr (std::is_signed<T>::value) {
         if (b == T(-1)) return T(0);  // INT_MIN % -1 traps on x86
         T m = static_cast<T>(a % b);
@@ -149,25 +143,14 @@ struct Atan2Fn {
   KILN_HD T operator()(T a, T b) const { return std::atan2(a, b); }
 };
 
-/// What a binary kernel can hand its functor: alpha (add's scale) and, on the host, the flag an integer
-/// division by zero raises.
-template <typename T>
-struct BinaryParams {
-  T alpha;
-  int* zero_flag;
-};
-/// Builds functor F from the kernel's parameters: most take none, the specialisations below take theirs.
+/// Builds functor F from the kernel's one parameter, alpha (add's scale): the others ignore it.
 template <typename F, typename T>
 struct BinaryFnFactory {
-  static F make(const BinaryParams<T>&) { return F{}; }
+  static F make(T) { return F{}; }
 };
 template <typename T>
 struct BinaryFnFactory<AddFn<T>, T> {
-  static AddFn<T> make(const BinaryParams<T>& p) { return AddFn<T>{p.alpha}; }
-};
-template <typename T>
-struct BinaryFnFactory<RemainderFn<T>, T> {
-  static RemainderFn<T> make(const BinaryParams<T>& p) { return RemainderFn<T>{p.zero_flag}; }
+  static AddFn<T> make(T alpha) { return AddFn<T>{alpha}; }
 };
 
 /// f(a, s): a binary functor with its second operand fixed to a scalar.

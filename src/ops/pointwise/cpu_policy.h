@@ -65,8 +65,6 @@ void cpu_pointwise(const ElementwiseIter& it, const F& f, std::index_sequence<I.
 }  // namespace detail
 
 struct CpuLoop {
-  /// Host loops can report errors found in the data (integer remainder by zero) after the loop.
-  static constexpr bool kHost = true;
   template <typename out_t, typename... in_t, typename F>
   static void run(const ElementwiseIter& it, const F& f) {
     if (it.numel == 0) return;

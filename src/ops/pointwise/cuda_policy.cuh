@@ -4,8 +4,6 @@
 
 namespace kiln::ops {
 struct CudaLoop {
-  /// A kernel cannot report data errors without a host synchronisation, which we never add here.
-  static constexpr bool kHost = false;
   template <typename out_t, typename... in_t, typename F>
   static void run(const ElementwiseIter& it, const F& f) {
     cuda_elementwise<out_t, in_t...>(it, f);

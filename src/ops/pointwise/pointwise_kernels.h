@@ -27,8 +27,7 @@ struct BinaryOpInfo {
 };
 const BinaryOpInfo& binary_op_info(BinaryOp op);
 /// out = op(a, b), all one dtype; Add is a + alpha*b (sub passes -alpha). Div expects a floating dtype.
-/// Remainder with an integer dtype throws ValueError("ZeroDivisionError") on a zero divisor (CPU; the front
-/// end checks the divisor on every device before the kernel runs).
+/// Remainder with an integer dtype expects a divisor without zeros (the front end checks it on every device).
 KILN_DECLARE_DISPATCH(binary_stub, void (*)(const ElementwiseIter&, BinaryOp, const Scalar& alpha));
 /// out = op(a, s), or op(s, a) when scalar_first; Add is s + alpha*a (so rsub is alpha = -1).
 KILN_DECLARE_DISPATCH(binary_scalar_stub, void (*)(const ElementwiseIter&, BinaryOp, const Scalar& s,
