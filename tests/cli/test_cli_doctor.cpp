@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Run {
+struct CliRun {
   int code = -1;  // -1: did not exit normally
   std::string out;
   std::string describe() const { return "exit " + std::to_string(code) + "\n--- output:\n" + out; }
@@ -31,9 +31,9 @@ std::string kiln_binary() {
 }
 
 // `env <env> kiln <args>`, stdout only (stderr is left to the test log).
-Run run_kiln(const std::string& env, const std::string& args) {
+CliRun run_kiln(const std::string& env, const std::string& args) {
   const std::string cmd = "env " + env + " '" + kiln_binary() + "' " + args + " < /dev/null";
-  Run r;
+  CliRun r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   char buf[4096];
@@ -58,7 +58,7 @@ class KilnDoctorCli : public testing::Test {
 };
 
 TEST_F(KilnDoctorCli, ExitsNonZeroAndNamesTheCauseWithoutAGpu) {
-  Run r = run_kiln("", "doctor");
+  CliRun r = run_kiln("", "doctor");
   ASSERT_NE(r.code, -1) << r.describe();
   if (kiln::cuda::is_available()) {
     EXPECT_EQ(r.code, 0) << "a usable GPU must pass the doctor\n" << r.describe();
@@ -78,7 +78,7 @@ TEST_F(KilnDoctorCli, ExitsNonZeroAndNamesTheCauseWithoutAGpu) {
 TEST_F(KilnDoctorCli, JsonNamesTheFirstFailure) {
   if (!kiln::cuda::built_with_cuda()) GTEST_SKIP() << "the driver check needs a CUDA build";
   // A driver library that cannot be loaded: the doctor must stop at the driver and name the file.
-  Run r = run_kiln("KILN_LIBCUDA=/nonexistent/kiln-test/libcuda.so.1", "doctor --json");
+  CliRun r = run_kiln("KILN_LIBCUDA=/nonexistent/kiln-test/libcuda.so.1", "doctor --json");
   EXPECT_EQ(r.code, 1) << r.describe();
   json j = last_json_line(r.out);
   ASSERT_TRUE(j.is_object()) << r.describe();
@@ -94,12 +94,12 @@ TEST_F(KilnDoctorCli, JsonNamesTheFirstFailure) {
 }
 
 TEST_F(KilnDoctorCli, SmiWithoutNvmlSaysSoAndShowsTheCudaView) {
-  Run r = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "smi");
+  CliRun r = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "smi");
   EXPECT_EQ(r.code, 0) << r.describe();
   EXPECT_NE(r.out.find("NVML is not available"), std::string::npos) << r.describe();
   EXPECT_NE(r.out.find("What the CUDA runtime knows"), std::string::npos) << r.describe();
 
-  Run j = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "smi --json");
+  CliRun j = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "smi --json");
   json parsed = last_json_line(j.out);
   ASSERT_TRUE(parsed.is_object()) << j.describe();
   EXPECT_FALSE(parsed["nvml"]["available"].get<bool>());
@@ -108,12 +108,12 @@ TEST_F(KilnDoctorCli, SmiWithoutNvmlSaysSoAndShowsTheCudaView) {
 }
 
 TEST_F(KilnDoctorCli, InfoShowsTheNvmlView) {
-  Run r = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "info --json");
+  CliRun r = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "info --json");
   EXPECT_EQ(r.code, 0) << r.describe();
   json j = last_json_line(r.out);
   ASSERT_TRUE(j.is_object()) << r.describe();
   EXPECT_FALSE(j["nvml"]["available"].get<bool>());
-  Run text = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "info");
+  CliRun text = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "info");
   EXPECT_NE(text.out.find("NVML:"), std::string::npos) << text.describe();
 }
 }  // namespace

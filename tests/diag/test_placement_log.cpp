@@ -74,7 +74,7 @@ TEST(PlacementLog, OffLogsNothing) {
   EXPECT_TRUE(lines.empty());
 }
 
-TEST(PlacementLog, NamesTheCudaDevice) {
+TEST(PlacementLog, NamesTheCUDADevice) {
   KILN_SKIP_WITHOUT_GPU();
   Tensor a = ones({4}, TensorOptions().device(Device("cuda:0")));
   CapturedLog log(PlacementLogMode::OncePerCombination);
