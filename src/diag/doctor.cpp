@@ -8,6 +8,7 @@
 
 #include "kiln/core/threads.h"
 #include "kiln/cuda/cuda.h"
+#include "kiln/diag/gpu_status.h"
 
 namespace kiln::diag {
 Check check_gpu_works(int index);   // gpu_smoke.cpp
@@ -35,6 +36,14 @@ std::vector<Check> cpu_checks() {
       {"blas", "BLAS", CheckStatus::Info, blas_config(), ""},
       {"simd", "SIMD", CheckStatus::Info, cpu_simd_level(), ""},
   };
+}
+
+// The driver's folder per GPU, or NVML's count where /proc is not mounted (some containers); -1 when neither.
+int physical_gpus(const std::string& gpus_dir) {
+  const int n = count_physical_gpus(gpus_dir);
+  if (n >= 0) return n;
+  const NvmlReport nvml = query_nvml();
+  return nvml.available ? static_cast<int>(nvml.gpus.size()) : -1;
 }
 
 struct Link {
@@ -65,7 +74,7 @@ DoctorReport run_doctor(const DoctorOptions& o) {
       {"driver_version", "driver new enough for kiln's CUDA runtime",
        [&] { return std::vector<Check>{check_driver_version(probe, o.runtime_version)}; }},
       {"cuda_visible_devices", "CUDA_VISIBLE_DEVICES",
-       [&] { return std::vector<Check>{check_visible_devices(o.cuda_visible_devices, count_physical_gpus(o.gpus_dir))}; }},
+       [&] { return std::vector<Check>{check_visible_devices(o.cuda_visible_devices, physical_gpus(o.gpus_dir))}; }},
   };
   if (o.run_gpu_checks) {
     chain.push_back({"devices", "GPUs enumerable", [] {

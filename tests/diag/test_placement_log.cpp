@@ -1,7 +1,10 @@
 // The device-placement log: what it prints for an op (op, device, inputs' dtypes and devices), once per
 // combination or on every call, and nothing once turned off.
 #include <gtest/gtest.h>
+#include <limits.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -81,5 +84,44 @@ TEST(PlacementLog, NamesTheCUDADevice) {
   Tensor c = a + a;
   EXPECT_EQ(log.count("binary_stub add on cuda:0: inputs float32@cuda:0, float32@cuda:0 -> float32@cuda:0"), 1u)
       << log.all();
+}
+// The environment variable is read when libkiln loads, so it is tested in a child: this test binary rerun on
+// one small test with KILN_LOG_DEVICE_PLACEMENT set.
+TEST(PlacementLog, TheEnvironmentTurnsItOn) {
+  char self[PATH_MAX];
+  const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);  // resolved here: in the child it is `env`
+  ASSERT_GT(len, 0);
+  self[len] = '\0';
+  auto child_stderr = [&](const std::string& value) {
+    const std::string cmd = "env KILN_LOG_DEVICE_PLACEMENT=" + value + " '" + self +
+                            "' --gtest_filter=PlacementLogChild.AddsTwice 2>&1 >/dev/null";
+    std::string err;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) err.append(buf, n);
+      pclose(p);
+    }
+    return err;
+  };
+  auto count = [](const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+  };
+  const std::string add = "[kiln placement] binary_stub add on cpu: inputs float32@cpu, float32@cpu -> float32@cpu";
+  std::string once = child_stderr("1");
+  EXPECT_EQ(count(once, add), 1u) << once;
+  std::string every = child_stderr("all");
+  EXPECT_EQ(count(every, add), 2u) << every;
+  std::string off = child_stderr("0");
+  EXPECT_EQ(count(off, "[kiln placement]"), 0u) << off;
+}
+
+// Run by the test above in a child process; alone it only checks the sum.
+TEST(PlacementLogChild, AddsTwice) {
+  Tensor a = ones({4});
+  Tensor b = a + a;
+  Tensor c = a + a;
+  EXPECT_TRUE(allclose(b, c));
 }
 }  // namespace
