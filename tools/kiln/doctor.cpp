@@ -37,8 +37,9 @@ void print_human(const diag::DoctorReport& r) {
   if (r.gpu_usable) {
     std::printf("Result: the GPU path is usable.\n");
   } else if (const Check* f = first_failure(r)) {
-    std::printf("Result: the GPU path is NOT usable: %s failed (%s). kiln runs on the CPU until this is fixed.\n",
-                f->title.c_str(), f->found.c_str());
+    std::printf("Result: the GPU path is NOT usable; first broken link: %s (see its fix above). kiln runs on the CPU "
+                "until it is fixed.\n",
+                f->title.c_str());
   } else {
     std::printf("Result: the GPU path was not fully checked.\n");
   }
