@@ -1,5 +1,6 @@
 // The doctor's first links: kiln built with CUDA, the NVIDIA driver present, the driver new enough.
 #include <dlfcn.h>
+#include <link.h>
 
 #include <fstream>
 #include <iterator>
@@ -56,8 +57,11 @@ DriverProbe probe_driver(const std::string& version_file, const std::string& lib
   p.libcuda_loaded = true;
   using GetVersion = int (*)(int*);  // CUresult cuDriverGetVersion(int*): needs no cuInit
   auto get_version = reinterpret_cast<GetVersion>(dlsym(lib, "cuDriverGetVersion"));
+  link_map* map = nullptr;
+  if (dlinfo(lib, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name && *map->l_name) p.libcuda_path = map->l_name;
   int v = 0;
-  if (get_version && get_version(&v) == 0) p.cuda_version = v;
+  p.cuda_version_error = get_version ? get_version(&v) : -1;
+  if (p.cuda_version_error == 0) p.cuda_version = v;
   return p;
 }
 
@@ -67,8 +71,18 @@ Check check_driver(const DriverProbe& p, const std::string& libcuda) {
                                  ? "kernel module " + (p.kernel_module_version.empty() ? std::string("(version unreadable)")
                                                                                        : p.kernel_module_version)
                                  : std::string("no kernel module (/proc/driver/nvidia/version absent)");
+  const std::string loaded = p.libcuda_path.empty() || p.libcuda_path == libcuda ? libcuda : libcuda + " (" + p.libcuda_path + ")";
+  if (p.libcuda_loaded && p.cuda_version_error == kCudaErrorStubLibrary) {
+    // The toolkit's link-time stub found first on the library path: every CUDA call would fail.
+    c.status = CheckStatus::Fail;
+    c.found = module + "; the " + loaded + " that loads is the CUDA toolkit's stub library, made for linking only, "
+              "so no real driver library is in use";
+    c.fix = "Remove the toolkit's stubs folder (.../lib64/stubs) from LD_LIBRARY_PATH and from the loader's "
+            "configuration; if `nvidia-smi` does not work either, install the NVIDIA driver (580 or newer for CUDA 13).";
+    return c;
+  }
   if (p.libcuda_loaded) {
-    c.found = module + "; " + libcuda + " loaded";
+    c.found = module + "; " + loaded + " loaded";
     return c;
   }
   c.status = CheckStatus::Fail;
@@ -111,7 +125,8 @@ Check check_driver_version(const DriverProbe& p, int runtime_version) {
     c.status = CheckStatus::Fail;
     c.found = "the driver" + release + " did not report its CUDA version (cuDriverGetVersion failed); kiln's CUDA "
               "runtime is " + cuda_version_string(runtime_version) + need_text;
-    c.fix = "Reinstall the NVIDIA driver: its libcuda.so.1 does not answer the most basic query.";
+    c.fix = "Reinstall the NVIDIA driver: its " + (p.libcuda_path.empty() ? std::string("libcuda.so.1") : p.libcuda_path) +
+            " does not answer the most basic query (error " + std::to_string(p.cuda_version_error) + ").";
     return c;
   }
   c.found = "driver" + release + " supports CUDA up to " + cuda_version_string(p.cuda_version) +

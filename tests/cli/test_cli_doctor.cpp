@@ -93,6 +93,15 @@ TEST_F(KilnDoctorCli, JsonNamesTheFirstFailure) {
   EXPECT_EQ(j["cpu"].size(), 3u) << j.dump();
 }
 
+TEST_F(KilnDoctorCli, TheToolkitsStubLibraryIsCalledOut) {
+  if (!kiln::cuda::built_with_cuda()) GTEST_SKIP() << "the driver check needs a CUDA build";
+  const std::string stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
+  if (!fs::exists(stub)) GTEST_SKIP() << stub << " is absent (no CUDA toolkit here)";
+  CliRun r = run_kiln("KILN_LIBCUDA=" + stub, "doctor");
+  EXPECT_EQ(r.code, 1) << r.describe();
+  EXPECT_NE(r.out.find("stub library"), std::string::npos) << r.describe();
+}
+
 TEST_F(KilnDoctorCli, SmiWithoutNvmlSaysSoAndShowsTheCudaView) {
   CliRun r = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "smi");
   EXPECT_EQ(r.code, 0) << r.describe();

@@ -68,6 +68,20 @@ TEST(DoctorDriver, AKernelModuleWithoutItsLibraryNamesTheLibrary) {
   EXPECT_TRUE(mentions(c.fix, "Container Toolkit"));
 }
 
+TEST(DoctorDriver, TheToolkitsStubLibraryIsNotADriver) {
+  DriverProbe p = working_driver(0);
+  p.version_file_found = false;
+  p.libcuda_path = "/usr/local/cuda/lib64/stubs/libcuda.so";
+  p.cuda_version_error = kCudaErrorStubLibrary;
+  Check c = check_driver(p, "libcuda.so.1");
+  EXPECT_EQ(c.status, CheckStatus::Fail);
+  EXPECT_TRUE(mentions(c.found, "stub library"));
+  EXPECT_TRUE(mentions(c.found, p.libcuda_path));
+  EXPECT_TRUE(mentions(c.fix, "LD_LIBRARY_PATH"));
+  // The real stub is tried by the CLI test (tests/cli/test_cli_doctor.cpp), in a child process: loading it here
+  // would make it this process's libcuda.so.1 (its soname) for every later CUDA test.
+}
+
 TEST(DoctorDriverVersion, ShowsBothVersionsAndTheDriverNeeded) {
   EXPECT_EQ(minimum_driver_for_runtime(13000), "580");
   EXPECT_EQ(minimum_driver_for_runtime(13020), "580");

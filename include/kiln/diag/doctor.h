@@ -56,8 +56,12 @@ struct DriverProbe {
   std::string kernel_module_version;  ///< "580.65.06", from the version file
   bool libcuda_loaded = false;
   std::string libcuda_error;          ///< dlerror() when it could not be loaded
+  std::string libcuda_path;           ///< the file the loader picked, when it could be found
   int cuda_version = 0;               ///< cuDriverGetVersion: the newest CUDA the driver supports, 13000-style
+  int cuda_version_error = 0;         ///< cuDriverGetVersion's CUresult (34: the toolkit's stub library)
 };
+/// CUDA_ERROR_STUB_LIBRARY: what every call into the CUDA toolkit's link-time stub libcuda.so returns.
+constexpr int kCudaErrorStubLibrary = 34;
 DriverProbe probe_driver(const std::string& version_file, const std::string& libcuda);
 /// "580.65.06" from the text of /proc/driver/nvidia/version; empty when it has no version.
 std::string parse_kernel_module_version(const std::string& text);
