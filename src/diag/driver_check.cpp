@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -39,6 +40,15 @@ std::string parse_kernel_module_version(const std::string& text) {
   return "";
 }
 
+std::string library_file_version(const std::string& path) {
+  const std::string name = path.substr(path.find_last_of('/') + 1);
+  const std::string prefix = "libcuda.so.";
+  if (name.rfind(prefix, 0) != 0) return "";
+  const std::string v = name.substr(prefix.size());
+  // "1" is the soname itself, not a driver release.
+  return v.find('.') != std::string::npos && v.find_first_not_of("0123456789.") == std::string::npos ? v : "";
+}
+
 DriverProbe probe_driver(const std::string& version_file, const std::string& libcuda) {
   DriverProbe p;
   std::ifstream f(version_file);
@@ -58,7 +68,11 @@ DriverProbe probe_driver(const std::string& version_file, const std::string& lib
   using GetVersion = int (*)(int*);  // CUresult cuDriverGetVersion(int*): needs no cuInit
   auto get_version = reinterpret_cast<GetVersion>(dlsym(lib, "cuDriverGetVersion"));
   link_map* map = nullptr;
-  if (dlinfo(lib, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name && *map->l_name) p.libcuda_path = map->l_name;
+  if (dlinfo(lib, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name && *map->l_name) {
+    p.libcuda_path = map->l_name;
+    std::error_code ec;  // libcuda.so.1 is a link to libcuda.so.<release>
+    p.libcuda_version = library_file_version(std::filesystem::canonical(p.libcuda_path, ec).string());
+  }
   int v = 0;
   p.cuda_version_error = get_version ? get_version(&v) : -1;
   if (p.cuda_version_error == 0) p.cuda_version = v;
@@ -81,8 +95,18 @@ Check check_driver(const DriverProbe& p, const std::string& libcuda) {
             "configuration; if `nvidia-smi` does not work either, install the NVIDIA driver (580 or newer for CUDA 13).";
     return c;
   }
+  if (p.libcuda_loaded && !p.kernel_module_version.empty() && !p.libcuda_version.empty() &&
+      p.kernel_module_version != p.libcuda_version) {
+    // nvidia-smi's "Driver/library version mismatch": cuInit fails although both halves are installed.
+    c.status = CheckStatus::Fail;
+    c.found = "driver/library version mismatch: the loaded kernel module is " + p.kernel_module_version + " but " +
+              loaded + " is " + p.libcuda_version;
+    c.fix = "Reboot (after a driver upgrade the old kernel module stays loaded until then), or unload and reload the "
+            "nvidia modules; reinstall the driver if the versions still differ.";
+    return c;
+  }
   if (p.libcuda_loaded) {
-    c.found = module + "; " + loaded + " loaded";
+    c.found = module + "; " + loaded + (p.libcuda_version.empty() ? "" : " " + p.libcuda_version) + " loaded";
     return c;
   }
   c.status = CheckStatus::Fail;

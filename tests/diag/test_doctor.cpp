@@ -68,6 +68,20 @@ TEST(DoctorDriver, AKernelModuleWithoutItsLibraryNamesTheLibrary) {
   EXPECT_TRUE(mentions(c.fix, "Container Toolkit"));
 }
 
+TEST(DoctorDriver, AKernelModuleAndLibraryOfDifferentReleasesIsAMismatch) {
+  EXPECT_EQ(library_file_version("/usr/lib/x86_64-linux-gnu/libcuda.so.580.65.06"), "580.65.06");
+  EXPECT_EQ(library_file_version("/usr/lib/x86_64-linux-gnu/libcuda.so.1"), "");
+  EXPECT_EQ(library_file_version("/usr/local/cuda/lib64/stubs/libcuda.so"), "");
+  DriverProbe p = working_driver(13000, "580.65.06");
+  p.libcuda_version = "575.57.08";
+  Check c = check_driver(p, "libcuda.so.1");
+  EXPECT_EQ(c.status, CheckStatus::Fail);
+  EXPECT_TRUE(mentions(c.found, "version mismatch: the loaded kernel module is 580.65.06 but libcuda.so.1 is 575.57.08"));
+  EXPECT_TRUE(mentions(c.fix, "Reboot"));
+  p.libcuda_version = "580.65.06";
+  EXPECT_EQ(check_driver(p, "libcuda.so.1").status, CheckStatus::Ok);
+}
+
 TEST(DoctorDriver, TheToolkitsStubLibraryIsNotADriver) {
   DriverProbe p = working_driver(0);
   p.version_file_found = false;

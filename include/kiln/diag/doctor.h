@@ -57,12 +57,16 @@ struct DriverProbe {
   bool libcuda_loaded = false;
   std::string libcuda_error;          ///< dlerror() when it could not be loaded
   std::string libcuda_path;           ///< the file the loader picked, when it could be found
+  std::string libcuda_version;        ///< "580.65.06" from the real file's name (libcuda.so.580.65.06), if it has one
   int cuda_version = 0;               ///< cuDriverGetVersion: the newest CUDA the driver supports, 13000-style
   int cuda_version_error = 0;         ///< cuDriverGetVersion's CUresult (34: the toolkit's stub library)
 };
 /// CUDA_ERROR_STUB_LIBRARY: what every call into the CUDA toolkit's link-time stub libcuda.so returns.
 constexpr int kCudaErrorStubLibrary = 34;
 DriverProbe probe_driver(const std::string& version_file, const std::string& libcuda);
+/// "580.65.06" from a driver library's file name ("/usr/lib/x86_64-linux-gnu/libcuda.so.580.65.06"); empty when the
+/// name carries no version (libcuda.so.1 as a file, the toolkit's stub).
+std::string library_file_version(const std::string& path);
 /// "580.65.06" from the text of /proc/driver/nvidia/version; empty when it has no version.
 std::string parse_kernel_module_version(const std::string& text);
 Check check_driver(const DriverProbe& probe, const std::string& libcuda);
