@@ -4,9 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cctype>
 #include <iterator>
 #include <sstream>
-#include <cctype>
 
 #include "kiln/diag/doctor.h"
 
@@ -20,9 +20,9 @@ Check check_build(bool built_with_cuda) {
   }
   c.status = CheckStatus::Fail;
   c.found = "kiln was built without CUDA: it can only use the CPU";
-  c.fix = "Rebuild kiln on a machine where CMake finds nvcc (install the CUDA toolkit, or pass "
+  c.fix = "Rebuild kiln where CMake finds nvcc (install the CUDA toolkit, or pass -DKILN_CUDA=ON "
           "-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc), and check that the configure step prints "
-          "'CUDA backend: ON'.";
+          "'kiln: CUDA backend ON'.";
   return c;
 }
 
