@@ -35,7 +35,7 @@ struct KernelCall {
   static constexpr int kMaxDTypes = 4;
   const char* op;
   DeviceType device;
-  const char* detail = nullptr;  ///< the operation inside the stub ("Add", "Sum"), when the arguments name it
+  const char* detail = nullptr;  ///< the operation inside the stub ("add", "Exp", "Sum"), when the arguments name it
   int device_index = -1;         ///< the operands' device index (-1: unknown or the CPU)
   int ndtypes = 0;               ///< how many of dtypes are set
   bool first_is_output = false;  ///< dtypes[0] is the output's, the rest the inputs' (elementwise kernels)
