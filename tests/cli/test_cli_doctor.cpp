@@ -116,6 +116,29 @@ TEST_F(KilnDoctorCli, SmiWithoutNvmlSaysSoAndShowsTheCudaView) {
   EXPECT_EQ(parsed["cuda"]["gpus"].size(), static_cast<size_t>(kiln::cuda::device_count()));
 }
 
+TEST_F(KilnDoctorCli, SmiShowsWhatNvmlReports) {
+#ifndef KILN_TEST_FAKE_NVML
+  GTEST_SKIP() << "built without the stand-in NVML";
+#else
+  if (!fs::exists(KILN_TEST_FAKE_NVML)) GTEST_SKIP() << KILN_TEST_FAKE_NVML << " is absent";
+  CliRun r = run_kiln(std::string("KILN_NVML_LIBRARY=") + KILN_TEST_FAKE_NVML, "smi");
+  EXPECT_EQ(r.code, 0) << r.describe();
+  for (const char* needle : {"NVIDIA driver 580.65.06, 2 GPU(s)", "GPU 0  NVIDIA H200  bus 00000000:18:00.0",
+                             "memory 3.0 / 141.0 GiB  utilisation 37% (memory 12%)  41 C  power 123 W / n/a",
+                             "processes: 4242 python3 (2.0 GiB)", "processes: none"})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << "missing '" << needle << "'\n" << r.describe();
+  json j = last_json_line(run_kiln(std::string("KILN_NVML_LIBRARY=") + KILN_TEST_FAKE_NVML, "smi --json").out);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["nvml"]["gpus"][0]["memory_used_bytes"], 3ll << 30);
+  EXPECT_TRUE(j["nvml"]["gpus"][0]["power_limit_w"].is_null());
+  EXPECT_EQ(j["nvml"]["gpus"][0]["processes"][0]["name"], "python3");
+  // kiln info shows the same lines.
+  CliRun info = run_kiln(std::string("KILN_NVML_LIBRARY=") + KILN_TEST_FAKE_NVML, "info");
+  EXPECT_NE(info.out.find("NVML:           driver 580.65.06"), std::string::npos) << info.describe();
+  EXPECT_NE(info.out.find("processes: 4242 python3"), std::string::npos) << info.describe();
+#endif
+}
+
 TEST_F(KilnDoctorCli, InfoShowsTheNvmlView) {
   CliRun r = run_kiln("KILN_NVML_LIBRARY=/nonexistent/kiln-test/libnvidia-ml.so.1", "info --json");
   EXPECT_EQ(r.code, 0) << r.describe();

@@ -11,7 +11,11 @@ std::string gib(long long bytes) {
   return buf;
 }
 std::string or_na(bool known, const std::string& s) { return known ? s : "n/a"; }
-nlohmann::json number_or_null(double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
+// NVML's "could not read" is -1 in GpuStatus; JSON says null. Integers stay integers.
+template <typename T>
+nlohmann::json number_or_null(T v) {
+  return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
 }  // namespace
 
 std::vector<std::string> gpu_status_lines(const diag::GpuStatus& g) {
@@ -44,13 +48,13 @@ std::vector<std::string> gpu_status_lines(const diag::GpuStatus& g) {
 nlohmann::json gpu_status_json(const diag::GpuStatus& g) {
   nlohmann::json procs = nlohmann::json::array();
   for (auto& p : g.processes)
-    procs.push_back({{"pid", p.pid}, {"name", p.name}, {"used_memory_bytes", number_or_null(static_cast<double>(p.used_memory_bytes))}});
+    procs.push_back({{"pid", p.pid}, {"name", p.name}, {"used_memory_bytes", number_or_null(p.used_memory_bytes)}});
   return {{"index", g.index},
           {"name", g.name},
           {"uuid", g.uuid},
           {"bus_id", g.bus_id},
-          {"memory_used_bytes", number_or_null(static_cast<double>(g.memory_used_bytes))},
-          {"memory_total_bytes", number_or_null(static_cast<double>(g.memory_total_bytes))},
+          {"memory_used_bytes", number_or_null(g.memory_used_bytes)},
+          {"memory_total_bytes", number_or_null(g.memory_total_bytes)},
           {"utilization_gpu_percent", number_or_null(g.utilization_gpu_percent)},
           {"utilization_memory_percent", number_or_null(g.utilization_memory_percent)},
           {"temperature_c", number_or_null(g.temperature_c)},
