@@ -72,8 +72,19 @@ Device Model::device() const {
   return params.empty() ? Device(kCPU) : params.front().device();
 }
 
-double Model::running_loss() const {
-  return samples_seen_ && loss_sum_.defined() ? loss_sum_.item<double>() / static_cast<double>(samples_seen_) : NAN;
+double Model::running_loss() const { return mean_batch_loss().first; }
+
+std::pair<double, int64_t> Model::mean_batch_loss() const {
+  const int64_t n = static_cast<int64_t>(batch_sizes_.size());
+  if (!samples_seen_ || n == 0) return {NAN, -1};
+  const std::vector<double> losses = batch_losses_.narrow(0, 0, n).to_vector<double>();  // waits for the GPU
+  double sum = 0;
+  int64_t first_bad = -1;
+  for (int64_t b = 0; b < n; ++b) {
+    if (first_bad < 0 && !std::isfinite(losses[b])) first_bad = b;
+    sum += losses[b] * batch_sizes_[b];
+  }
+  return {sum / static_cast<double>(samples_seen_), first_bad};
 }
 double Model::running_accuracy() const {
   return samples_seen_ && correct_sum_.defined() ? correct_sum_.item<double>() / static_cast<double>(samples_seen_)
@@ -92,11 +103,12 @@ History Model::fit(data::DataLoader& train, int epochs, data::DataLoader* val,
     module_->train();
     for (auto& cb : callbacks) cb->on_epoch_begin(*this, epoch);
     train.set_epoch(epoch);
-    loss_sum_ = zeros({}, TensorOptions().dtype(kFloat64).device(dev));
+    int64_t num_batches = train.size(), b = 0;
+    batch_losses_ = zeros({std::max<int64_t>(num_batches, 1)}, TensorOptions().dtype(kFloat64).device(dev));
+    batch_sizes_.clear();
     correct_sum_ = zeros({}, TensorOptions().dtype(kInt64).device(dev));
     samples_seen_ = 0;
     double start = now_seconds();
-    int64_t num_batches = train.size(), b = 0;
     bool accuracy_ok = track_accuracy_;
     for (auto& batch : train) {
       Tensor x = batch.data.to(dev, /*non_blocking=*/true);
@@ -111,7 +123,10 @@ History Model::fit(data::DataLoader& train, int epochs, data::DataLoader* val,
       int64_t n = x.size(0);
       {
         NoGradGuard no_grad;
-        loss_sum_.add_(out.loss.reshape({}).to(kFloat64) * static_cast<double>(n));
+        if (b >= batch_losses_.size(0))  // the loader gave more batches than its size() said
+          batch_losses_ = cat({batch_losses_, zeros_like(batch_losses_)}, 0);
+        batch_losses_.select(0, b).copy_(out.loss.detach().reshape({}));  // one kernel, no wait
+        batch_sizes_.push_back(static_cast<double>(n));
         if (accuracy_ok && classification_target(out.pred, y)) correct_sum_.add_(count_correct(out.pred, y));
         else accuracy_ok = false;
       }
@@ -121,7 +136,11 @@ History Model::fit(data::DataLoader& train, int epochs, data::DataLoader* val,
     }
     EpochLogs logs;
     logs.epoch = epoch;
-    logs.loss = running_loss();  // the one sync per epoch
+    const auto [mean_loss, bad_batch] = mean_batch_loss();  // the one wait for the GPU per epoch
+    KILN_CHECK(bad_batch < 0, "fit: the training loss became non-finite at epoch ", epoch, ", batch ", bad_batch,
+               " of ", b, ", so the weights are no longer usable and training stopped. Lower the learning rate, ",
+               "check the data for nan/inf, or clip the gradients (optim::clip_grad_norm_)");
+    logs.loss = mean_loss;
     logs.accuracy = accuracy_ok ? running_accuracy() : NAN;
     logs.seconds = now_seconds() - start;
     logs.samples_per_second = logs.seconds > 0 ? static_cast<double>(samples_seen_) / logs.seconds : 0;

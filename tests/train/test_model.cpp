@@ -207,6 +207,37 @@ TEST(TrainModel, PredictGivesOneRowPerInputInEvalMode) {
   EXPECT_THROW(model.predict(p.x, 0), ValueError);
 }
 
+// A loss that turns nan stops fit at the end of that epoch, naming the epoch and the first bad batch, before
+// the epoch's callbacks (a checkpoint callback would save broken weights).
+TEST(TrainModel, NonFiniteLossStopsFitNamingTheEpochAndBatch) {
+  Problem p = separable(64, 4);
+  Tensor x = p.x.clone();
+  x.narrow(0, 40, 1).fill_(NAN);  // row 40: batch 2 of 4 with batch_size 16, no shuffling
+  auto net = mlp(2, 8, 2, 0);
+  train::Model model(net);
+  model.compile(adam(net, 1e-2), train::loss_by_name("cross_entropy"));
+  auto counter = std::make_shared<BatchCounter>();
+  struct EpochEnds : train::Callback {
+    int calls = 0;
+    void on_epoch_end(train::Model&, const train::EpochLogs&) override { ++calls; }
+  };
+  auto ends = std::make_shared<EpochEnds>();
+  train::FitOptions o;
+  o.epochs = 3;
+  o.batch_size = 16;
+  o.shuffle = false;
+  o.callbacks = {counter, ends};
+  try {
+    model.fit(x, p.y, o);
+    FAIL() << "expected ValueError";
+  } catch (const ValueError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("non-finite at epoch 0, batch 2 of 4"), std::string::npos) << m;
+  }
+  EXPECT_EQ(ends->calls, 0);
+  EXPECT_EQ(counter->batches, (std::vector<int64_t>{4}));
+}
+
 TEST(TrainModel, FitBeforeCompileThrows) {
   auto net = mlp(2, 4, 2, 0);
   train::Model model(net);

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kiln/data/dataloader.h"
@@ -56,7 +57,9 @@ class Model {
 
   /// Trains for epochs [initial_epoch, epochs) on `train`, validating on `val` after each epoch when given.
   /// Batches are moved to the model's device if the loader did not put them there, then run by train_step();
-  /// the running loss and accuracy and the callbacks stay here, whatever the step.
+  /// the running loss and accuracy and the callbacks stay here, whatever the step. The host waits for the GPU
+  /// once per epoch, to read the batch losses; if one is nan or inf, fit throws ValueError naming the epoch and
+  /// the first such batch, before that epoch's callbacks run (so no checkpoint of broken weights is written).
   History fit(data::DataLoader& train, int epochs, data::DataLoader* val = nullptr,
               std::vector<std::shared_ptr<Callback>> callbacks = {}, int initial_epoch = 0);
   /// Trains on in-memory tensors (x rows, y targets), Keras style.
@@ -84,6 +87,8 @@ class Model {
 
  private:
   void check_compiled() const;
+  /// The epoch's mean loss so far (weighted by batch size) and its first non-finite batch (-1 when none).
+  std::pair<double, int64_t> mean_batch_loss() const;
   bool is_classification() const { return classification_; }
 
   std::shared_ptr<nn::Module> module_;
@@ -94,8 +99,10 @@ class Model {
   bool classification_ = false;
   bool track_accuracy_ = false;
   std::map<std::string, std::string> metadata_;
-  // Running sums of the epoch, kept on the device so the training loop never waits for the GPU.
-  Tensor loss_sum_, correct_sum_;
+  // The epoch's batch losses (float64, one slot per batch) and correct-prediction count, kept on the device so
+  // the training loop never waits for the GPU; each batch's size is known on the host.
+  Tensor batch_losses_, correct_sum_;
+  std::vector<double> batch_sizes_;
   int64_t samples_seen_ = 0;
 };
 }  // namespace kiln::train
