@@ -4,6 +4,13 @@
 #include "kiln/tensor/ops.h"
 
 namespace kiln {
+namespace {
+// o * alpha as one Scalar (an integer when both are), for x.add(o, alpha).
+Scalar scaled(const Scalar& o, const Scalar& alpha) {
+  if (o.is_integral() && alpha.is_integral()) return Scalar(o.to_long() * alpha.to_long());
+  return Scalar(o.to_double() * alpha.to_double());
+}
+}  // namespace
 
 Tensor Tensor::to(Device d, bool non_blocking, bool copy) const { return kiln::to(*this, d, dtype(), non_blocking, copy); }
 Tensor Tensor::to(DType t, bool copy) const { return kiln::to(*this, device(), t, false, copy); }
@@ -77,7 +84,44 @@ Tensor Tensor::argmin(int64_t d, bool k) const { return kiln::argmin(*this, d, k
 Tensor Tensor::softmax(int64_t d) const { return kiln::softmax(*this, d); }
 Tensor Tensor::log_softmax(int64_t d) const { return kiln::log_softmax(*this, d); }
 
+Tensor Tensor::add(const Scalar& o, const Scalar& alpha) const { return kiln::add(*this, scaled(o, alpha)); }
+Tensor Tensor::sub(const Scalar& o, const Scalar& alpha) const { return kiln::sub(*this, scaled(o, alpha)); }
+Tensor Tensor::mul(const Scalar& o) const { return kiln::mul(*this, o); }
+Tensor Tensor::div(const Scalar& o) const { return kiln::div(*this, o); }
+#define KILN_COMPARE_METHODS(name)                                                      \
+  Tensor Tensor::name(const Tensor& o) const { return kiln::name(*this, o); }           \
+  Tensor Tensor::name(const Scalar& o) const { return kiln::name(*this, o); }
+KILN_COMPARE_METHODS(eq)
+KILN_COMPARE_METHODS(ne)
+KILN_COMPARE_METHODS(lt)
+KILN_COMPARE_METHODS(le)
+KILN_COMPARE_METHODS(gt)
+KILN_COMPARE_METHODS(ge)
+#undef KILN_COMPARE_METHODS
+Tensor Tensor::clamp_min(const Scalar& lo) const { return kiln::clamp_min(*this, lo); }
+Tensor Tensor::clamp_max(const Scalar& hi) const { return kiln::clamp_max(*this, hi); }
+
+std::tuple<Tensor, Tensor> Tensor::max(int64_t d, bool k) const { return kiln::max(*this, d, k); }
+std::tuple<Tensor, Tensor> Tensor::min(int64_t d, bool k) const { return kiln::min(*this, d, k); }
+Tensor Tensor::amax(const Shape& d, bool k) const { return kiln::amax(*this, d, k); }
+Tensor Tensor::amin(const Shape& d, bool k) const { return kiln::amin(*this, d, k); }
+Tensor Tensor::var(bool unbiased) const { return kiln::var(*this, {}, unbiased ? 1 : 0); }
+Tensor Tensor::var(const Shape& d, bool unbiased, bool k) const { return kiln::var(*this, d, unbiased ? 1 : 0, k); }
+Tensor Tensor::std(bool unbiased) const { return kiln::std(*this, {}, unbiased ? 1 : 0); }
+Tensor Tensor::std(const Shape& d, bool unbiased, bool k) const { return kiln::std(*this, d, unbiased ? 1 : 0, k); }
+Tensor Tensor::norm(double p) const { return kiln::norm(*this, p); }
+Tensor Tensor::norm(double p, const Shape& d, bool k) const { return kiln::norm(*this, p, d, k); }
+Tensor Tensor::prod() const { return kiln::prod(*this); }
+Tensor Tensor::logsumexp(const Shape& d, bool k) const { return kiln::logsumexp(*this, d, k); }
+std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t d, bool largest, bool sorted) const {
+  return kiln::topk(*this, k, d, largest, sorted);
+}
+std::tuple<Tensor, Tensor> Tensor::sort(int64_t d, bool descending) const { return kiln::sort(*this, d, descending); }
+
 Tensor Tensor::matmul(const Tensor& o) const { return kiln::matmul(*this, o); }
+Tensor Tensor::bmm(const Tensor& o) const { return kiln::bmm(*this, o); }
+std::vector<Tensor> Tensor::split(int64_t size, int64_t d) const { return kiln::split(*this, size, d); }
+std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t d) const { return kiln::chunk(*this, chunks, d); }
 Tensor Tensor::mm(const Tensor& o) const { return kiln::mm(*this, o); }
 Tensor Tensor::index_select(int64_t d, const Tensor& i) const { return kiln::index_select(*this, d, i); }
 Tensor Tensor::gather(int64_t d, const Tensor& i) const { return kiln::gather(*this, d, i); }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kiln/core/device.h"
@@ -84,6 +85,10 @@ class Tensor {
   Tensor to(DType dtype, bool copy = false) const;
   Tensor to(Device device, DType dtype, bool non_blocking = false, bool copy = false) const;
   Tensor to(const TensorOptions& opts, bool non_blocking = false, bool copy = false) const;
+  /// x.to(kCPU), x.to(kCUDA), as libtorch (a device type alone would otherwise be ambiguous).
+  Tensor to(DeviceType type, bool non_blocking = false, bool copy = false) const {
+    return to(Device(type), non_blocking, copy);
+  }
   Tensor cpu() const;
   Tensor cuda(int index = -1) const;
   Tensor pin_memory() const;
@@ -147,6 +152,26 @@ class Tensor {
   Tensor div(const Tensor& o) const;
   Tensor pow(const Scalar& e) const;
   Tensor pow(const Tensor& e) const;
+  // With a number, as libtorch: x.add(1), x.mul(2.0).
+  Tensor add(const Scalar& o, const Scalar& alpha = 1) const;
+  Tensor sub(const Scalar& o, const Scalar& alpha = 1) const;
+  Tensor mul(const Scalar& o) const;
+  Tensor div(const Scalar& o) const;
+  // Comparisons, elementwise, to a bool tensor.
+  Tensor eq(const Tensor& o) const;
+  Tensor eq(const Scalar& o) const;
+  Tensor ne(const Tensor& o) const;
+  Tensor ne(const Scalar& o) const;
+  Tensor lt(const Tensor& o) const;
+  Tensor lt(const Scalar& o) const;
+  Tensor le(const Tensor& o) const;
+  Tensor le(const Scalar& o) const;
+  Tensor gt(const Tensor& o) const;
+  Tensor gt(const Scalar& o) const;
+  Tensor ge(const Tensor& o) const;
+  Tensor ge(const Scalar& o) const;
+  Tensor clamp_min(const Scalar& lo) const;
+  Tensor clamp_max(const Scalar& hi) const;
   Tensor& add_(const Tensor& o, const Scalar& alpha = 1);
   Tensor& add_(const Scalar& o);
   Tensor& sub_(const Tensor& o, const Scalar& alpha = 1);
@@ -178,6 +203,24 @@ class Tensor {
   Tensor mean(const Shape& dims, bool keepdim = false) const;
   Tensor max() const;
   Tensor min() const;
+  Tensor sum(int64_t dim, bool keepdim = false) const { return sum(Shape{dim}, keepdim); }  // x.sum(1)
+  Tensor mean(int64_t dim, bool keepdim = false) const { return mean(Shape{dim}, keepdim); }
+  /// (values, indices) along dim, as libtorch's x.max(dim).
+  std::tuple<Tensor, Tensor> max(int64_t dim, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false) const;
+  Tensor amax(const Shape& dims, bool keepdim = false) const;
+  Tensor amin(const Shape& dims, bool keepdim = false) const;
+  /// Variance and standard deviation, unbiased (correction 1) unless told otherwise, over all or some dims.
+  Tensor var(bool unbiased = true) const;
+  Tensor var(const Shape& dims, bool unbiased = true, bool keepdim = false) const;
+  Tensor std(bool unbiased = true) const;
+  Tensor std(const Shape& dims, bool unbiased = true, bool keepdim = false) const;
+  Tensor norm(double p = 2.0) const;
+  Tensor norm(double p, const Shape& dims, bool keepdim = false) const;
+  Tensor prod() const;
+  Tensor logsumexp(const Shape& dims, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> topk(int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true) const;
+  std::tuple<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false) const;
   Tensor argmax(int64_t dim, bool keepdim = false) const;
   Tensor argmin(int64_t dim, bool keepdim = false) const;
   Tensor softmax(int64_t dim) const;
@@ -186,6 +229,9 @@ class Tensor {
   // ---- linear algebra and indexing ----
   Tensor matmul(const Tensor& o) const;
   Tensor mm(const Tensor& o) const;
+  Tensor bmm(const Tensor& o) const;
+  std::vector<Tensor> split(int64_t split_size, int64_t dim = 0) const;
+  std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0) const;
   Tensor index_select(int64_t dim, const Tensor& index) const;
   Tensor gather(int64_t dim, const Tensor& index) const;
 
