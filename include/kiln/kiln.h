@@ -1,6 +1,8 @@
 // The whole public API of kiln in one include (like <torch/torch.h>).
 #pragma once
 #include "kiln/autograd/autograd.h"
+#include "kiln/core/cpu_memory.h"
+#include "kiln/core/deterministic.h"
 #include "kiln/core/device.h"
 #include "kiln/core/dtype.h"
 #include "kiln/core/error.h"
@@ -15,5 +17,6 @@
 #include "kiln/optim/optim.h"
 #include "kiln/tensor/ops.h"
 #include "kiln/tensor/tensor.h"
+#include "kiln/train/batch_size.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"
