@@ -142,4 +142,14 @@ TEST_F(KilnCliDiagnostics, DeterministicRunsAreBitIdentical) {
   EXPECT_EQ(lines, 2);
   EXPECT_EQ(a.last_json()["test_loss"], b.last_json()["test_loss"]);
 }
+TEST_F(KilnCliDiagnostics, CompareOnTheCpuIsWithinTolerance) {
+  Result r = run("compare --device cpu --steps 1 --json");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  json j = r.last_json();
+  EXPECT_EQ(j["all_within"], true) << r.out;
+  EXPECT_EQ(j["rows"].size(), 11u);
+  Result table = run("compare --device cpu --steps 0");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("summation order"), std::string::npos) << table.out;
+}
 }  // namespace
