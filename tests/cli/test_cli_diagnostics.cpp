@@ -117,6 +117,8 @@ TEST_F(KilnCliDiagnostics, DeterministicRunsAreBitIdentical) {
   ASSERT_EQ(a.code, 0) << a.out << a.err;
   ASSERT_EQ(b.code, 0) << b.out << b.err;
   EXPECT_EQ(a.last_json()["deterministic"], true);
+  EXPECT_EQ(slurp(root_ + "/det_a/checkpoint.safetensors"), slurp(root_ + "/det_b/checkpoint.safetensors"))
+      << "the checkpoint files differ";
   Checkpoint ca = load_checkpoint(root_ + "/det_a/checkpoint.safetensors");
   Checkpoint cb = load_checkpoint(root_ + "/det_b/checkpoint.safetensors");
   ASSERT_EQ(ca.model.size(), cb.model.size());
