@@ -11,6 +11,7 @@
 #include "kiln/core/threads.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/data/data.h"
+#include "kiln/diag/compare.h"
 #include "kiln/io/checkpoint.h"
 #include "kiln/io/serialize.h"
 #include "kiln/nn/nn.h"

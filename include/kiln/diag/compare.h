@@ -17,7 +17,8 @@ struct OpComparison {
   /// max |x - ref| / |ref| over the elements whose |ref| is at least 1e-3 of the output's largest |ref| (smaller
   /// ones would turn tiny absolute errors into huge ratios)
   double max_rel_diff = 0;
-  /// the expected float32 error: every element within tolerance * (|ref| + max |ref| * 1e-3) passes
+  /// the expected float32 error: the op is within it when every element has |x - ref| <= tolerance * (|ref| +
+  /// 0.01 * max |ref|) (rounding errors of sums scale with the terms, so near-zero results get the floor)
   double tolerance = 0;
   bool within = false;
   std::string causes;  ///< why float32 results differ from the reference for this op
