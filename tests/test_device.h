@@ -21,6 +21,13 @@ inline std::string device_param_name(const testing::TestParamInfo<Device>& info)
   return info.param.is_cuda() ? "cuda" : "cpu";
 }
 
+/// Waits for `d` when it is a GPU. A device-side check raises what it found (an out-of-range index or
+/// target, a zero divisor) at the next host wait, as PyTorch's device-side asserts do, while the CPU raises it
+/// in the op itself: a test that expects such an error writes `op(...); test::wait_for(dev());`.
+inline void wait_for(Device d) {
+  if (d.is_cuda()) cuda::synchronize(d.index());
+}
+
 class DeviceTest : public testing::TestWithParam<Device> {
  protected:
   Device dev() const { return GetParam(); }

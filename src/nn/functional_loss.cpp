@@ -3,6 +3,7 @@
 #include "kiln/nn/functional.h"
 #include "kiln/tensor/ops.h"
 #include "nn/loss_util.h"
+#include "ops/check/value_check.h"
 
 namespace kiln::nn {
 
@@ -93,12 +94,12 @@ Tensor softplus_neg(const Tensor& x) { return add(log1p(exp(neg(abs(x)))), clamp
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, ReductionArg reduction) {
   Tensor t = detail::checked_target(input, target, "binary_cross_entropy");
   Tensor w = detail::checked_weight(input, weight, "binary_cross_entropy", "weight");
-  if (input.numel() > 0) {
-    NoGradGuard no_grad;
-    bool out_of_range = any(logical_or(lt(input, 0.0), gt(input, 1.0))).item<bool>();
-    KILN_CHECK(!out_of_range, "binary_cross_entropy: all elements of input should be between 0 and 1 (min ",
-               min(input).item<double>(), ", max ", max(input).item<double>(),
-               "); apply sigmoid first, or use binary_cross_entropy_with_logits on the raw scores");
+  {
+    // No host wait: on CUDA a device-side check reports a bad input at the next synchronisation.
+    ops::CheckFailure failure;
+    failure.kind = ops::CheckKind::Probability;
+    failure.op = "binary_cross_entropy";
+    ops::check_values(input, ops::ValueRule::float_range(0.0, 1.0), failure);
   }
   Tensor loss;
   {

@@ -5,6 +5,7 @@
 #include "kiln/nn/functional.h"
 #include "kiln/tensor/ops.h"
 #include "nn/loss_util.h"
+#include "ops/check/value_check.h"
 
 namespace kiln::nn::functional {
 namespace {
@@ -45,17 +46,15 @@ Tensor checked_class_weight(const Tensor& input, const Tensor& weight, DType dty
   return weight.to(dtype);
 }
 
-// One device sync: the targets are checked on the device, then copied to the host only to name a bad one.
+// Targets must be class indices or ignore_index. No host wait: on CUDA a device-side check reports a bad
+// target at the next synchronisation (ops/check/value_check.h).
 void check_target_range(const Tensor& target, int64_t C, int64_t ignore_index, const char* fn) {
-  if (target.numel() == 0) return;
-  NoGradGuard no_grad;
-  Tensor bad = logical_and(ne(target, ignore_index), logical_or(lt(target, 0), ge(target, C)));
-  if (!any(bad).item<bool>()) return;
-  for (int64_t v : target.to_vector<int64_t>())
-    if (v != ignore_index && (v < 0 || v >= C))
-      throw IndexError(::kiln::detail::str(fn, ": target ", v, " is out of bounds: class indices must be in [0, ", C,
-                                           ") for input with ", C, " classes (or equal ignore_index=", ignore_index,
-                                           ")"));
+  ops::CheckFailure failure;
+  failure.kind = ops::CheckKind::ClassTarget;
+  failure.op = fn;
+  failure.arg0 = C;
+  failure.arg1 = ignore_index;
+  ops::check_values(target, ops::ValueRule::int_range(0, C - 1).or_equal(ignore_index), failure);
 }
 
 // Per-target pieces for log-probabilities logp [N, C, d...] and targets [N, d...]:

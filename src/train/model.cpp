@@ -23,6 +23,14 @@ Tensor count_correct(const Tensor& pred, const Tensor& target) {
 bool classification_target(const Tensor& pred, const Tensor& target) {
   return pred.dim() == 2 && !target.is_floating_point() && target.dim() == 1;
 }
+
+// Loader options for in-memory tensors: for a model on a GPU the loader pins each batch and queues its copy
+// on a side stream, so the step never waits for a copy from pageable memory.
+data::DataLoaderOptions loader_options(int64_t batch_size, Device model_device) {
+  data::DataLoaderOptions o(batch_size);
+  if (model_device.is_cuda()) o.device(model_device);
+  return o;
+}
 }  // namespace
 
 Model::Model(std::shared_ptr<nn::Module> module, ForwardFn forward)
@@ -138,11 +146,13 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
   int64_t n = x.size(0);
   int64_t n_val = static_cast<int64_t>(std::floor(static_cast<double>(n) * options.validation_split));
   auto train_set = std::make_shared<data::TensorDataset>(x.narrow(0, 0, n - n_val), y.narrow(0, 0, n - n_val));
-  data::DataLoader train(train_set, data::DataLoaderOptions(options.batch_size).shuffle(options.shuffle).seed(options.seed));
+  data::DataLoader train(train_set,
+                         loader_options(options.batch_size, device()).shuffle(options.shuffle).seed(options.seed));
   std::unique_ptr<data::DataLoader> val;
   if (n_val > 0) {
     auto val_set = std::make_shared<data::TensorDataset>(x.narrow(0, n - n_val, n_val), y.narrow(0, n - n_val, n_val));
-    val = std::make_unique<data::DataLoader>(val_set, data::DataLoaderOptions(std::max<int64_t>(options.batch_size, 256)));
+    val = std::make_unique<data::DataLoader>(val_set,
+                                             loader_options(std::max<int64_t>(options.batch_size, 256), device()));
   }
   return fit(train, options.epochs, val.get(), options.callbacks);
 }
@@ -195,7 +205,7 @@ EvalResult Model::evaluate(data::DataLoader& loader) {
 
 EvalResult Model::evaluate(const Tensor& x, const Tensor& y, int64_t batch_size) {
   auto set = std::make_shared<data::TensorDataset>(x, y);
-  data::DataLoader loader(set, data::DataLoaderOptions(batch_size));
+  data::DataLoader loader(set, loader_options(batch_size, device()));
   return evaluate(loader);
 }
 

@@ -126,7 +126,12 @@ TEST_P(NNLayers, EmbeddingLooksUpRows) {
   expect_values(y, expected, 0);
   // int32 indices work too; out-of-range ids and float ids are errors.
   expect_close(emb->forward(idx.to(kInt32)), y);
-  EXPECT_THROW(emb->forward(tensor(std::vector<int64_t>{10}, {1}, TensorOptions(kInt64).device(dev()))), IndexError);
+  EXPECT_THROW(
+      {
+        emb->forward(tensor(std::vector<int64_t>{10}, {1}, TensorOptions(kInt64).device(dev())));
+        test::wait_for(dev());
+      },
+      IndexError);
   EXPECT_THROW_WITH(emb->forward(zeros({2}, opts())), DTypeError, "int64");
 }
 

@@ -113,4 +113,21 @@ void set_per_process_memory_fraction(double fraction, int device = -1);
 void empty_cache();
 /// Allocator used by CUDA tensors.
 Allocator& caching_allocator();
+
+// ---- host synchronisation ----
+/// What a host wait for the GPU that the program did not ask for does (torch.cuda.set_sync_debug_mode):
+/// nothing, print a warning naming its cause, or throw before waiting. Waits the program asks for
+/// (cuda::synchronize, Stream/Event::synchronize) are never flagged.
+enum class SyncDebugMode { Off, Warn, Error };
+void set_sync_debug_mode(SyncDebugMode mode);
+SyncDebugMode get_sync_debug_mode();
+/// How often the host has waited for a GPU since the process started, by cause. Every wait in kiln goes
+/// through this one counter, so a difference of two readings counts the waits of the code between them.
+struct SyncCounts {
+  int64_t requested = 0;  ///< the program asked: cuda::synchronize, Stream::synchronize, Event::synchronize
+  int64_t implicit = 0;   ///< an op needed a result on the host: .item(), .cpu(), to_vector(), a D2H copy
+  int64_t internal = 0;   ///< the allocator reclaiming memory (out of memory, empty_cache)
+  int64_t total() const { return requested + implicit + internal; }
+};
+SyncCounts sync_counts();
 }  // namespace kiln::cuda

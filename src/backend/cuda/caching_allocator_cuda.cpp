@@ -35,6 +35,7 @@
 #include "backend/cuda/caching_allocator.h"
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/deferred_frees.h"
+#include "backend/cuda/host_wait.h"
 #include "backend/cuda/record_stream.h"
 #include "core/memory_budget.h"
 #include "kiln/core/error.h"
@@ -215,6 +216,7 @@ class DeviceCache {
       }
       cudaGetLastError();
       if (e) spare_events_.push_back(e);
+      detail::note_host_sync(detail::SyncKind::Internal, "the allocator could not record an event");
       if (cudaStreamSynchronize(s) != cudaSuccess) cudaGetLastError();
     }
     detail::leave_device_noexcept(previous);
@@ -290,7 +292,8 @@ class DeviceCache {
   void release_cached() {
     if (!deferred_.empty()) {
       DeviceGuard guard(device_);
-      KILN_CUDA_CHECK(cudaDeviceSynchronize());  // every recorded event has completed after this
+      // Every recorded event has completed after this.
+      detail::wait_device(device_, detail::SyncKind::Internal, "freeing cached blocks");
       deferred_.drain([this](cudaEvent_t e) { spare_events_.push_back(e); }, [this](Block* b) { release_block(b); });
     }
     std::vector<Block*> whole;
@@ -300,6 +303,7 @@ class DeviceCache {
     if (whole.empty()) return;  // no device sync when there is nothing to free
     DeviceGuard guard(device_);
     // Kernels queued before the host freed these blocks may still be using them.
+    detail::note_host_sync(detail::SyncKind::Internal, "freeing cached blocks");
     const cudaError_t sync_err = cudaDeviceSynchronize();
     cudaError_t free_err = cudaSuccess;
     for (Block* b : whole) {

@@ -8,6 +8,7 @@
 
 #include "backend/cuda/caching_allocator.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/host_wait.h"
 #include "core/backend.h"
 #include "kiln/core/error.h"
 
@@ -41,6 +42,22 @@ void enable_peer_access(int device, int peer) {
   if (err != cudaSuccess) cudaGetLastError();  // already enabled, or not possible: the copy still works
 }
 
+/// Uploads up to this size from pageable memory are staged through a pinned block (one memcpy on the host),
+/// so they return without waiting for the GPU; larger ones wait, as the driver's own staging would.
+constexpr size_t kMaxStagedUpload = size_t{16} << 20;
+
+/// Copies pageable `src` into a cached pinned block and queues the upload from there: the caller may reuse
+/// `src` at once, the host never waits, and the block is reused only after the upload ends.
+void upload_staged(void* dst, const void* src, size_t nbytes, cudaStream_t stream) {
+  Allocator& pinned = pinned_allocator();
+  void* stage = pinned.allocate(nbytes, Device(kCPU));
+  std::memcpy(stage, src, nbytes);
+  const cudaError_t err = cudaMemcpyAsync(dst, stage, nbytes, cudaMemcpyHostToDevice, stream);
+  if (err == cudaSuccess) cuda::detail::pinned_record_stream(stage, stream);
+  pinned.deallocate(stage, Device(kCPU));
+  KILN_CUDA_CHECK(err);
+}
+
 class CudaBackend final : public Backend {
  public:
   Allocator& allocator() override { return cuda::caching_allocator(); }
@@ -62,13 +79,22 @@ class CudaBackend final : public Backend {
     cuda::DeviceGuard guard(d);
     cudaStream_t stream = cuda::detail::raw_stream_of(d);
     const void* host = to_device ? src : dst;
-    const bool async = non_blocking && is_pinned_host(host);
+    const bool pinned = is_pinned_host(host);
+    if (to_device && !pinned && nbytes <= kMaxStagedUpload) {
+      upload_staged(dst, src, nbytes, stream);
+      return;
+    }
     KILN_CUDA_CHECK(
         cudaMemcpyAsync(dst, src, nbytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, stream));
-    if (async)
+    if (pinned && (to_device || non_blocking)) {
       cuda::detail::pinned_record_stream(host, stream);  // keeps the pinned block from reuse until the copy ends
-    else
-      KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+      return;
+    }
+    cuda::detail::wait_stream(stream, d, cuda::detail::SyncKind::Implicit,
+                              to_device ? "a copy of over 16 MiB from pageable host memory to a GPU (pin the "
+                                          "source with pin_memory() to copy without waiting)"
+                                        : "a copy from a GPU to host memory (.item(), .cpu(), to_vector(), "
+                                          ".to(kCPU); a non_blocking copy into pinned memory does not wait)");
   }
 
   void synchronize(Device device) override { cuda::synchronize(device.is_cuda() ? device.index() : -1); }

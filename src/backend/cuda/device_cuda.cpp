@@ -4,6 +4,7 @@
 
 #include "backend/cuda/caching_allocator.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/host_wait.h"
 #include "backend/cuda/device_switch.h"
 #include "kiln/core/error.h"
 #include "kiln/cuda/cuda.h"
@@ -227,8 +228,9 @@ int driver_version() {
 }
 
 void synchronize(int index) {
-  DeviceGuard guard(detail::checked_device(index));
-  KILN_CUDA_CHECK(cudaDeviceSynchronize());
+  const int d = detail::checked_device(index);
+  DeviceGuard guard(d);
+  detail::wait_device(d, detail::SyncKind::Requested, "cuda::synchronize");
 }
 
 DeviceGuard::DeviceGuard(int index) {

@@ -5,6 +5,7 @@
 
 #include "backend/cuda/caching_allocator.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/host_wait.h"
 #include "kiln/core/error.h"
 #include "kiln/cuda/cuda.h"
 
@@ -84,7 +85,7 @@ Stream new_stream(int device) {
 
 void Stream::synchronize() const {
   detail::checked_device(device_);
-  KILN_CUDA_CHECK(cudaStreamSynchronize(detail::raw_stream(*this)));
+  detail::wait_stream(detail::raw_stream(*this), device_, detail::SyncKind::Requested, "Stream::synchronize");
 }
 
 StreamGuard::StreamGuard(Stream s) {
@@ -132,7 +133,8 @@ void Event::wait(const Stream& s) const {
 }
 
 void Event::synchronize() const {
-  if (handle_) KILN_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(handle_)));
+  if (handle_)
+    detail::wait_event(static_cast<cudaEvent_t>(handle_), device_, detail::SyncKind::Requested, "Event::synchronize");
 }
 
 bool Event::query() const {

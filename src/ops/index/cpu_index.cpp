@@ -11,20 +11,20 @@
 namespace kiln::ops {
 namespace {
 
-BadIndex index_check_cpu(const IndexArgs& a) {
+Tensor index_check_cpu(const IndexArgs& a, const CheckFailure& failure) {
   const IndexGeom& g = a.geom;
-  return KILN_DISPATCH_INDEX(a.index_dtype, "index", [&] {
+  KILN_DISPATCH_INDEX(a.index_dtype, "index", [&] {
     const scalar_t* idx = static_cast<const scalar_t*>(a.index);
     for (int64_t o = 0; o < g.outer; ++o) {
       int64_t oi, os, oo;
       g.offsets(o, oi, os, oo);
       for (int64_t j = 0; j < g.inner; ++j) {
         int64_t v = static_cast<int64_t>(idx[oi + j * g.idx_inner_stride]);
-        if (!g.in_range(v)) return BadIndex{true, v};
+        if (!g.in_range(v)) throw_check_failure(failure.with_value(o * g.inner + j, v));
       }
     }
-    return BadIndex{};
   });
+  return Tensor();
 }
 
 // Outer positions address disjoint parts of self, so chunks of them run in parallel without races. Within a

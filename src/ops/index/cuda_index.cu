@@ -7,6 +7,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "kiln/core/deterministic.h"
 #include "kiln/cuda/cuda.h"
+#include "ops/check/cuda_first_bad.cuh"
 #include "ops/index/index_kernels.h"
 
 namespace kiln::ops {
@@ -33,41 +34,36 @@ __global__ void index_check_kernel(IndexGeom g, const I* idx, int64_t total, uns
   }
 }
 
-// One thread: the value of the first bad index, if any (*first is ULLONG_MAX when none).
+// The value of the index at check position p (see index_check_position).
 template <typename I>
-__global__ void index_check_value_kernel(IndexGeom g, const I* idx, const unsigned long long* first,
-                                         int64_t* value) {
-  if (*first != ULLONG_MAX) *value = static_cast<int64_t>(idx[index_offset_at(g, static_cast<int64_t>(*first))]);
-}
+struct IndexValueAt {
+  IndexGeom g;
+  const I* idx;
+  __device__ int64_t operator()(int64_t p) const { return static_cast<int64_t>(idx[index_offset_at(g, p)]); }
+};
 
-BadIndex index_check_cuda(const IndexArgs& a) {
+Tensor index_check_cuda(const IndexArgs& a, const CheckFailure& failure) {
   const int64_t total = a.geom.outer * a.geom.inner;
-  if (total == 0) return {};
+  if (total == 0) return Tensor();
   cuda::DeviceGuard guard(a.device);
   cudaStream_t stream = cuda::detail::launch_stream(a.stream);
-  // [first bad position (all ones: none), its value]; from the caching allocator, so no cudaMalloc per call.
-  Tensor buf = make_tensor({2}, kInt64, a.device);
-  int64_t* p = buf.data_ptr<int64_t>();
-  auto* first = reinterpret_cast<unsigned long long*>(p);
-  KILN_CUDA_CHECK(cudaMemsetAsync(p, 0xff, sizeof(int64_t), stream));
+  Tensor verdict = new_verdict(a.device, stream);
   KILN_DISPATCH_INDEX(a.index_dtype, "index", [&] {
     const auto* idx = static_cast<const scalar_t*>(a.index);
-    index_check_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(a.geom, idx, total, first);
+    index_check_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(a.geom, idx, total,
+                                                                              verdict_ptr(verdict));
     KILN_CUDA_KERNEL_CHECK();
-    index_check_value_kernel<scalar_t><<<1, 1, 0, stream>>>(a.geom, idx, first, p + 1);
-    KILN_CUDA_KERNEL_CHECK();
+    record_first_bad(verdict, failure, IndexValueAt<scalar_t>{a.geom, idx}, a.device.index(), stream);
   });
-  int64_t host[2];
-  KILN_CUDA_CHECK(cudaMemcpyAsync(host, p, sizeof(host), cudaMemcpyDeviceToHost, stream));
-  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));  // the one synchronisation of an index op
-  const bool found = static_cast<uint64_t>(host[0]) != ~uint64_t{0};
-  return BadIndex{found, found ? host[1] : 0};
+  return verdict;
 }
 
 // Neighbouring threads take neighbouring outer positions of one inner step: those are usually neighbours in
 // memory (the columns of an embedding row), so loads and stores coalesce.
 template <typename I, typename T, typename F>
-__global__ void index_apply_kernel(IndexGeom g, const I* idx, T* self, T* other, int64_t total, F f) {
+__global__ void index_apply_kernel(IndexGeom g, const I* idx, T* self, T* other, int64_t total, F f,
+                                   const unsigned long long* verdict) {
+  if (verdict && *verdict != kNoBadElement) return;  // the check found a bad index: touch nothing
   int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
   for (int64_t l = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; l < total; l += stride) {
     int64_t j = l / g.outer, o = l - j * g.outer, oi, os, oo;
@@ -79,7 +75,8 @@ __global__ void index_apply_kernel(IndexGeom g, const I* idx, T* self, T* other,
 template <typename I, typename T, typename F>
 void launch_index(const IndexArgs& a, const F& f, int64_t total, cudaStream_t stream) {
   index_apply_kernel<I, T><<<blocks_for(total), kThreads, 0, stream>>>(
-      a.geom, static_cast<const I*>(a.index), static_cast<T*>(a.self), static_cast<T*>(a.other), total, f);
+      a.geom, static_cast<const I*>(a.index), static_cast<T*>(a.self), static_cast<T*>(a.other), total, f,
+      static_cast<const unsigned long long*>(a.verdict));
   KILN_CUDA_KERNEL_CHECK();
 }
 

@@ -65,10 +65,20 @@ ops::IndexArgs make_args(const Tensor& self, const Tensor& index, const Tensor& 
   return a;
 }
 
-void check_indices(const char* op, const ops::IndexArgs& a, int64_t dim) {
-  ops::BadIndex bad = ops::index_check_stub(a.device.type(), a);
-  KILN_CHECK_INDEX(!bad.found, op, ": index ", bad.value, " is out of bounds for dimension ", dim, " with size ",
-                   a.geom.self_dim_size);
+// Validates the indices (at once on the CPU; by a queued device-side check on CUDA, raised at the next host
+// wait) and points `a` at the check's verdict. The returned verdict must outlive the queuing of the apply.
+Tensor check_indices(ops::IndexArgs& a, const ops::CheckFailure& failure) {
+  Tensor verdict = ops::index_check_stub(a.device.type(), a, failure);
+  a.verdict = verdict.defined() ? verdict.data_ptr() : nullptr;
+  return verdict;
+}
+ops::CheckFailure index_failure(const char* op, int64_t dim, const ops::IndexArgs& a) {
+  ops::CheckFailure f;
+  f.kind = ops::CheckKind::IndexOutOfBounds;
+  f.op = op;
+  f.arg0 = dim;
+  f.arg1 = a.geom.self_dim_size;
+  return f;
 }
 
 // Shape, dtype and device rules of gather; returns the wrapped dim.
@@ -105,7 +115,7 @@ Tensor gather_impl(const char* op, const Tensor& self, int64_t dim, const Tensor
   Tensor out = make_tensor(index.sizes(), self.dtype(), self.device());
   if (out.numel() == 0) return out;
   ops::IndexArgs a = make_args(as_1d(self), as_1d(index), as_1d(out), dim);
-  check_indices(op, a, dim);
+  Tensor verdict = check_indices(a, index_failure(op, dim, a));
   ops::index_apply_stub(a.device.type(), a, ops::IndexMode::Gather, Scalar(0));
   return out;
 }
@@ -115,7 +125,7 @@ void scatter_into(const char* op, const Tensor& self, int64_t dim, const Tensor&
                   const Scalar& value, ops::IndexMode mode) {
   if (index.numel() == 0) return;
   ops::IndexArgs a = make_args(as_1d(self), as_1d(index), src.defined() ? as_1d(src) : Tensor(), dim);
-  check_indices(op, a, dim);
+  Tensor verdict = check_indices(a, index_failure(op, dim, a));
   ops::index_apply_stub(a.device.type(), a, mode, value);
 }
 
@@ -269,9 +279,11 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
   idx_strides.push_back(1);
   Tensor idx = make_view(indices, idx_shape, idx_strides, indices.storage_offset());
   ops::IndexArgs a = make_args(out, idx, Tensor(), dim);
-  ops::BadIndex bad = ops::index_check_stub(a.device.type(), a);
-  KILN_CHECK_INDEX(!bad.found, "one_hot: class index ", bad.value, " is out of range for num_classes ", num_classes,
-                   " (valid: 0 to ", num_classes - 1, ")");
+  ops::CheckFailure failure;
+  failure.kind = ops::CheckKind::ClassIndex;
+  failure.op = "one_hot";
+  failure.arg0 = num_classes;
+  Tensor verdict = check_indices(a, failure);
   ops::index_apply_stub(a.device.type(), a, ops::IndexMode::ScatterFill, Scalar(1));
   return out;
 }

@@ -3,6 +3,7 @@
 #include "kiln/core/scalar.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/tensor/tensor.h"
+#include "ops/check/check_failure.h"
 #include "ops/dispatch.h"
 #include "ops/index/index_functors.h"
 
@@ -18,19 +19,18 @@ struct IndexArgs {
   DType index_dtype = DType::Int64;
   Device device;
   cuda::Stream stream;  // where the CUDA kernel runs (null for the CPU); the front end fills it (ops::op_stream)
+  // CUDA: the verdict of this op's queued index check (see ops/check/cuda_first_bad.cuh); the apply kernel
+  // does nothing when it names a bad index, so a scatter with a bad index leaves self untouched, as on the CPU.
+  const void* verdict = nullptr;
 };
 
 enum class IndexMode : int8_t { Gather, Scatter, ScatterAdd, ScatterFill };
 
-/// The first out-of-range index value (in the index's iteration order), if any.
-struct BadIndex {
-  bool found = false;
-  int64_t value = 0;
-};
-
-/// Scans the index against geom.self_dim_size. On CUDA a device-side check sets a flag that is copied back:
-/// one synchronisation, so that a bad index is reported instead of read.
-KILN_DECLARE_DISPATCH(index_check_stub, BadIndex (*)(const IndexArgs&));
+/// Scans the index against geom.self_dim_size and reports the first out-of-range value (in the index's
+/// iteration order) as `failure` with that value. The CPU throws at once; CUDA queues a device-side check
+/// whose failure the host raises at its next wait (backend/cuda/device_checks.h), and returns the check's
+/// verdict for IndexArgs::verdict (an undefined tensor on the CPU). Nothing waits for the GPU.
+KILN_DECLARE_DISPATCH(index_check_stub, Tensor (*)(const IndexArgs&, const CheckFailure& failure));
 /// Runs the gather/scatter; `fill` is the value of ScatterFill (already checked to fit the dtype's kind).
 KILN_DECLARE_DISPATCH(index_apply_stub, void (*)(const IndexArgs&, IndexMode mode, const Scalar& fill));
 /// Sorts each row of keys ([rows, n], contiguous) in place, stably, and writes the rows' original positions to

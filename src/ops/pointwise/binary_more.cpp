@@ -4,6 +4,7 @@
 #include "kiln/autograd/autograd.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/reduce.h"
+#include "ops/check/value_check.h"
 #include "ops/pointwise/pointwise_common.h"
 
 namespace kiln {
@@ -75,12 +76,13 @@ Tensor pow(const Scalar& a, const Tensor& e) {
 Tensor remainder(const Tensor& a, const Tensor& b) {
   const DType rt = result_type(a, b);
   if (!is_floating_point(rt)) {
-    // One check for every device, here in the front end before any kernel runs, so the CPU and CUDA behave
-    // the same (a kernel cannot throw from the device). On CUDA it reads one bool back: a host sync, paid only
-    // by integer tensor-tensor remainder, which is index arithmetic rather than a training step's hot path.
-    NoGradGuard no_grad;
-    KILN_CHECK(!any(eq(b, Scalar(0))).item<bool>(), "ZeroDivisionError: remainder of an integer tensor by zero (",
-               dtype_name(rt), "): the divisor has a zero element");
+    // One check for every device, before any kernel runs, so the CPU and CUDA behave the same: the CPU throws
+    // here; CUDA raises it at the next host wait (ops/check/value_check.h).
+    ops::CheckFailure failure;
+    failure.kind = ops::CheckKind::ZeroDivisor;
+    failure.op = "remainder";
+    failure.arg0 = static_cast<int64_t>(rt);
+    ops::check_values(b, ops::ValueRule::non_zero(), failure);
   }
   Tensor out = ops::binary_raw("remainder", BinaryOp::Remainder, a, b, rt);
   if (autograd::needs_grad({&a, &b})) {
