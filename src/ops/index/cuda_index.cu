@@ -94,7 +94,9 @@ struct OrderedAddFn {
 };
 
 template <typename I, typename T>
-__global__ void ordered_scatter_add_kernel(IndexGeom g, const I* idx, T* self, T* other) {
+__global__ void ordered_scatter_add_kernel(IndexGeom g, const I* idx, T* self, T* other,
+                                           const unsigned long long* verdict) {
+  if (verdict && *verdict != kNoBadElement) return;  // as index_apply_kernel: a bad index means touch nothing
   int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
   for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < g.outer; o += stride) {
     int64_t oi, os, oo;
@@ -106,7 +108,8 @@ __global__ void ordered_scatter_add_kernel(IndexGeom g, const I* idx, T* self, T
 template <typename I, typename T>
 void launch_ordered_scatter_add(const IndexArgs& a, cudaStream_t stream) {
   ordered_scatter_add_kernel<I, T><<<blocks_for(a.geom.outer), kThreads, 0, stream>>>(
-      a.geom, static_cast<const I*>(a.index), static_cast<T*>(a.self), static_cast<T*>(a.other));
+      a.geom, static_cast<const I*>(a.index), static_cast<T*>(a.self), static_cast<T*>(a.other),
+      static_cast<const unsigned long long*>(a.verdict));
   KILN_CUDA_KERNEL_CHECK();
 }
 // ---- end of deterministic scatter_add ----
