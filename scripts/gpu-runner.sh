@@ -538,7 +538,7 @@ gtest_step cuda_tests 150 "$CUDA_TESTS" pass
 gtest_step large_tensor 60 'CUDALargeTensor.*' skipped
 step_bench
 step_gemm_vs_torch
-gtest_step oom_recovery 60 'CUDAMemoryLimit.*:CUDACachingAllocator.OutOfMemory*' pass
+gtest_step oom_recovery 60 'CUDAMemoryLimit.*:CUDACachingAllocator.OutOfMemory*:FindMaxBatchSizeCUDA.*' pass
 step_compare
 step_deterministic
 step_train cuda

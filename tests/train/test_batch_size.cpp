@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "gpu_skip.h"
 #include "kiln/core/cpu_memory.h"
+#include "kiln/cuda/cuda.h"
 #include "kiln/core/generator.h"
 #include "kiln/nn/nn.h"
 #include "kiln/optim/adam.h"
@@ -38,7 +40,7 @@ struct Trainee {
   }
   std::vector<std::vector<float>> params() const {
     std::vector<std::vector<float>> out;
-    for (const Tensor& p : net->parameters()) out.push_back(p.contiguous().to_vector<float>());
+    for (const Tensor& p : net->parameters()) out.push_back(p.cpu().contiguous().to_vector<float>());
     return out;
   }
 };
@@ -122,5 +124,37 @@ TEST(FindMaxBatchSize, RejectsBadOptions) {
   o.start = 8;
   o.max = 4;
   EXPECT_THROW(s.find(o), ValueError);
+}
+// On a GPU, under a per-process fraction just above what is reserved, the search backs off on the caching
+// allocator's OutOfMemoryError and leaves the GPU's memory and the model as they were.
+TEST(FindMaxBatchSizeCUDA, BacksOffUnderAFractionAndRestoresEverything) {
+  KILN_SKIP_WITHOUT_GPU();
+  struct FractionReset {
+    ~FractionReset() { cuda::set_per_process_memory_fraction(1.0, 0); }
+  } reset;
+  const Device gpu("cuda:0");
+  Trainee s;
+  s.net->to(gpu);
+  s.opt = std::make_shared<optim::Adam>(s.net->parameters(), optim::AdamOptions(1e-3));
+  const auto params_before = s.params();
+  cuda::synchronize(0);
+  cuda::empty_cache();
+  const int64_t allocated_before = cuda::memory_allocated(0);
+  const double total = static_cast<double>(cuda::mem_get_info(0).second);
+  cuda::set_per_process_memory_fraction((static_cast<double>(cuda::memory_reserved(0)) + (256 << 20)) / total, 0);
+  train::BatchSizeOptions o;
+  o.start = 256;
+  o.max = 1 << 22;
+  train::BatchSizeResult r =
+      train::find_max_batch_size(*s.net, s.forward, s.loss, *s.opt, train::classification_batches({784}, gpu), o);
+  EXPECT_GT(r.batch_size, 256);
+  EXPECT_LT(r.batch_size, o.max);
+  bool failed_once = false;
+  for (auto& t : r.trials) failed_once |= !t.second;
+  EXPECT_TRUE(failed_once) << "the fraction never bit: the back-off did not run";
+  EXPECT_NE(r.explanation.find("ran out of memory"), std::string::npos) << r.explanation;
+  EXPECT_EQ(s.params(), params_before);
+  EXPECT_EQ(s.opt->state(s.net->parameters()[0]), nullptr);
+  EXPECT_EQ(cuda::memory_allocated(0), allocated_before) << "the search leaked GPU memory";
 }
 }  // namespace
