@@ -304,6 +304,24 @@ step_kiln_info() {
   fi
 }
 
+# kiln doctor must pass here: every link of its chain (driver, CUDA_VISIBLE_DEVICES, an allocation, a kernel and a
+# cuBLAS product on each GPU) on a machine whose GPU works. Its warnings (cuDNN or NCCL absent) do not fail the step.
+step_kiln_doctor() {
+  run_logged kiln_doctor 60 "${KILN_ENV[@]}" "$BUNDLE/bin/kiln" doctor --json
+  local log=$LOGS/kiln_doctor.log usable failure note='' status warnings
+  usable=$(json_of "$log" gpu_usable)
+  warnings=$({ grep '^{' "$log" || true; } | tail -1 | { grep -o '"status":"WARN"' || true; } | grep -c . || true)
+  status=$(status_of "$RC")
+  if [[ $status == pass && $usable != true ]]; then status=fail; fi
+  if [[ $status != pass ]]; then
+    failure=$({ grep '^{' "$log" || true; } | tail -1 | { grep -oE '"first_failure":\{[^}]*\}' || true; } |
+      { grep -oE '"found":"[^"]*"' || true; } | sed -E 's/^"found":"//; s/"$//')
+    note=${failure:+first broken link: $failure}
+    [[ -n $note ]] || note=$(tail_note "$log")
+  fi
+  record kiln_doctor "$status" "$SECS" "$note" "gpu_usable=${usable:-unknown}" "warnings=${warnings:-0}"
+}
+
 # gtest_record NAME STATUS NOTE ON_SKIP [KEY=VALUE...]: counts from logs/NAME.log (GoogleTest's output); names
 # of the first failed or skipped tests go into the note. ON_SKIP is the status of a passing run with skips:
 # "pass" where a skip is a test's own judgement (two GPUs needed; a missing GPU fails under KILN_REQUIRE_GPU),
@@ -534,6 +552,7 @@ step_nvidia_smi
 step_cuda_libraries || finish
 step_kiln_info
 ((GPU_OK == 1 || continue_without_gpu == 1)) || finish
+step_kiln_doctor
 gtest_step cuda_tests 150 "$CUDA_TESTS" pass
 gtest_step large_tensor 60 'CUDALargeTensor.*' skipped
 step_bench

@@ -22,11 +22,19 @@ void accumulate(Tensor& slot, const Tensor& g) {
   else slot = add(slot, g);
 }
 
+// A hook may replace a gradient only with one of the same shape, dtype and device (PyTorch checks the same at
+// backward; caught later, a wrong shape would surface far away, in the optimizer).
+Tensor checked_hook_result(const Tensor& g, Tensor r) {
+  if (!r.defined()) return g;
+  KILN_CHECK_T(AutogradError, r.sizes() == g.sizes() && r.dtype() == g.dtype() && r.device() == g.device(),
+               "a gradient hook returned a ", r.dtype(), " tensor of shape ", r.shape_str(), " on ", r.device(),
+               " for a ", g.dtype(), " gradient of shape ", g.shape_str(), " on ", g.device(),
+               "; a hook must return a tensor like its gradient (or an undefined tensor to keep it)");
+  return r;
+}
+
 Tensor run_hooks(const std::vector<std::pair<int, GradHook>>& hooks, Tensor g) {
-  for (auto& [id, fn] : hooks) {
-    Tensor r = fn(g);
-    if (r.defined()) g = r;
-  }
+  for (auto& [id, fn] : hooks) g = checked_hook_result(g, fn(g));
   return g;
 }
 
@@ -126,10 +134,7 @@ std::vector<Tensor> run_backward(const TensorList& roots, const TensorList& grad
     std::vector<Tensor> grads = std::move(buffer_of(node));
     buffers.erase(node);
     for (auto& [nr, hook] : node->pre_hooks) {
-      if (nr < grads.size() && grads[nr].defined()) {
-        Tensor r = hook(grads[nr]);
-        if (r.defined()) grads[nr] = r;
-      }
+      if (nr < grads.size() && grads[nr].defined()) grads[nr] = checked_hook_result(grads[nr], hook(grads[nr]));
     }
     bool captured_here = false;
     if (captures) {

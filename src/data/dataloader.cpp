@@ -7,6 +7,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "data/seeding.h"
@@ -55,8 +56,12 @@ struct DataLoader::Run {
     }
     try {
       for (int w = 0; w < num_workers; ++w) workers.emplace_back([this] { work(); });
-    } catch (...) {
+    } catch (const std::system_error& e) {
       stop_workers();  // a thread that could not start must not leave the others running
+      throw Error(::kiln::detail::str("DataLoader: could not start worker thread ", workers.size() + 1, " of ",
+                                      num_workers, " (", e.what(), "); use fewer workers (num_workers, --workers)"));
+    } catch (...) {
+      stop_workers();
       throw;
     }
   }

@@ -64,10 +64,22 @@ void read_exact(const std::string& path, int fd, uint8_t* dst, size_t n, uint64_
   }
 }
 
+// A safetensors header nests three levels (header, entry, shape); deeper input is refused while parsing, so
+// no recursive walk (destruction, dump) of a hostile 100,000-level value can overflow the stack.
+constexpr int kMaxHeaderDepth = 16;
+
+// A JSON value for an error message: short, whatever the file holds.
+std::string brief(const Json& v) {
+  std::string s = v.dump();
+  return s.size() <= 80 ? s : s.substr(0, 77) + "...";
+}
+
 // Parses the header, refusing duplicate keys at any depth (nlohmann would silently keep the last one).
 Json parse_header(const std::string& path, const std::string& text) {
   std::vector<std::set<std::string>> seen;
-  Json::parser_callback_t cb = [&](int, Json::parse_event_t event, Json& parsed) {
+  Json::parser_callback_t cb = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    if (depth > kMaxHeaderDepth)
+      fail(path, "header nests deeper than " + std::to_string(kMaxHeaderDepth) + " levels (corrupt file?)");
     if (event == Json::parse_event_t::object_start) seen.emplace_back();
     if (event == Json::parse_event_t::object_end) seen.pop_back();
     if (event == Json::parse_event_t::key && !seen.back().insert(parsed.get<std::string>()).second)
@@ -83,7 +95,7 @@ Json parse_header(const std::string& path, const std::string& text) {
 
 uint64_t get_uint(const std::string& path, const std::string& name, const char* field, const Json& v) {
   if (!v.is_number_unsigned())
-    fail(path, "tensor '" + name + "': " + field + " must hold non-negative integers, got " + v.dump());
+    fail(path, "tensor '" + name + "': " + field + " must hold non-negative integers, got " + brief(v));
   return v.get<uint64_t>();
 }
 
@@ -95,33 +107,33 @@ struct Parsed {
 Parsed parse_entry(const std::string& path, const std::string& name, const Json& info, uint64_t buffer_size) {
   Parsed p;
   p.entry.name = name;
-  if (!info.is_object()) fail(path, "tensor '" + name + "': entry must be a JSON object, got " + info.dump());
+  if (!info.is_object()) fail(path, "tensor '" + name + "': entry must be a JSON object, got " + brief(info));
   for (const char* key : {"dtype", "shape", "data_offsets"})
     if (!info.contains(key)) fail(path, "tensor '" + name + "': missing '" + key + "'");
 
   const Json& dtype = info["dtype"];
-  if (!dtype.is_string()) fail(path, "tensor '" + name + "': dtype must be a string, got " + dtype.dump());
+  if (!dtype.is_string()) fail(path, "tensor '" + name + "': dtype must be a string, got " + brief(dtype));
   const DTypeInfo* code = nullptr;
   std::string known;
   for (int i = 0; i < kNumDTypeRows; ++i) {
     if (dtype.get<std::string>() == kDTypes[i].safetensors) code = &kDTypes[i];
     known += std::string(known.empty() ? "" : ", ") + kDTypes[i].safetensors;
   }
-  if (!code) fail(path, "tensor '" + name + "': unknown or unsupported dtype " + dtype.dump() + " (kiln reads " + known + ")");
+  if (!code) fail(path, "tensor '" + name + "': unknown or unsupported dtype " + brief(dtype) + " (kiln reads " + known + ")");
   p.entry.dtype = code->dtype;
 
   const Json& shape = info["shape"];
-  if (!shape.is_array()) fail(path, "tensor '" + name + "': shape must be an array, got " + shape.dump());
+  if (!shape.is_array()) fail(path, "tensor '" + name + "': shape must be an array, got " + brief(shape));
   for (const Json& d : shape) {
     uint64_t dim = get_uint(path, name, "shape", d);
     if (dim > static_cast<uint64_t>(INT64_MAX))
-      fail(path, "tensor '" + name + "': shape dim " + d.dump() + " is too large");
+      fail(path, "tensor '" + name + "': shape dim " + brief(d) + " is too large");
     p.entry.shape.push_back(static_cast<int64_t>(dim));
   }
 
   const Json& offsets = info["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2)
-    fail(path, "tensor '" + name + "': data_offsets must be [begin, end], got " + offsets.dump());
+    fail(path, "tensor '" + name + "': data_offsets must be [begin, end], got " + brief(offsets));
   p.begin = get_uint(path, name, "data_offsets", offsets[0]);
   p.end = get_uint(path, name, "data_offsets", offsets[1]);
   const std::string range = "data_offsets [" + std::to_string(p.begin) + ", " + std::to_string(p.end) + "]";
@@ -170,10 +182,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
   std::vector<Parsed> parsed;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
-      if (!it->is_object()) fail(path, "__metadata__ must be an object of strings, got " + it->dump());
+      if (!it->is_object()) fail(path, "__metadata__ must be an object of strings, got " + brief(*it));
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (!m->is_string())
-          fail(path, "__metadata__ value for '" + m.key() + "' must be a string, got " + m->dump());
+          fail(path, "__metadata__ value for '" + m.key() + "' must be a string, got " + brief(*m));
         out.metadata[m.key()] = m->get<std::string>();
       }
       continue;

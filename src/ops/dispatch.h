@@ -30,7 +30,9 @@ struct DispatchStub<Ret (*)(Args...)> {
   Ret operator()(DeviceType t, A&&... args) const {
     FnPtr fn = get(t);
     if (!kernel_wrappers_active()) return fn(std::forward<A>(args)...);
-    KernelWrapperScope scope(KernelCall{name, t});
+    KernelCall call{name, t};
+    (describe_kernel_arg(call, args), ...);  // only here, behind the check: no cost without wrappers
+    KernelWrapperScope scope(call);
     return fn(std::forward<A>(args)...);
   }
 };

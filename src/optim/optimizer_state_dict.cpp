@@ -23,7 +23,7 @@ int64_t group_count(const StateDict& sd) {
     size_t dot = it->first.find('.', prefix.size());
     if (dot == std::string::npos) continue;
     const std::string digits = it->first.substr(prefix.size(), dot - prefix.size());
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
     n = std::max<int64_t>(n, std::stoll(digits) + 1);
   }
   return n;

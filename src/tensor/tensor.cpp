@@ -107,8 +107,25 @@ Shape contiguous_strides(const Shape& sizes) {
 
 int64_t shape_numel(const Shape& sizes) {
   int64_t n = 1;
-  for (auto s : sizes) n *= s;
+  bool overflow = false;
+  for (auto s : sizes) {
+    KILN_CHECK_SHAPE(s >= 0, "negative dimension ", s, " in shape ", shape_to_string(sizes));
+    overflow |= __builtin_mul_overflow(n, s, &n);
+  }
+  // An empty dim makes the count 0 whatever overflowed before it.
+  for (auto s : sizes)
+    if (s == 0) return 0;
+  KILN_CHECK_SHAPE(!overflow, "shape ", shape_to_string(sizes), " has more elements than a 64-bit count can hold");
   return n;
+}
+
+size_t shape_nbytes(const Shape& sizes, DType dtype) {
+  const int64_t n = shape_numel(sizes);
+  int64_t bytes = 0;
+  KILN_CHECK_SHAPE(!__builtin_mul_overflow(n, static_cast<int64_t>(element_size(dtype)), &bytes),
+                   "a ", dtype_name(dtype), " tensor of shape ", shape_to_string(sizes),
+                   " would need 2^63 bytes or more; no machine can hold it");
+  return static_cast<size_t>(bytes);
 }
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
@@ -120,9 +137,8 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
 }
 
 Tensor make_tensor(const Shape& sizes, DType dtype, Device device, bool pinned) {
-  for (auto s : sizes) KILN_CHECK_SHAPE(s >= 0, "negative dimension in shape ", shape_to_string(sizes));
+  const size_t nbytes = shape_nbytes(sizes, dtype);  // refuses negative dims and sizes that overflow
   auto impl = std::make_shared<TensorImpl>();
-  size_t nbytes = static_cast<size_t>(shape_numel(sizes)) * element_size(dtype);
   Allocator* alloc;
   if (device.is_cpu()) {
     alloc = pinned ? &pinned_allocator() : &cpu_allocator();

@@ -139,6 +139,44 @@ TEST_P(AutogradEngine, InPlaceChangesToSavedTensorsAreReported) {
   expect_values(x, {2, 3});
 }
 
+// An in-place op whose operand is self: the operand it saves is overwritten by its own write, so backward
+// must refuse (as PyTorch does) instead of using the new value (y.mul_(y) gave 12 where d(4x^2)/dx = 8).
+TEST_P(AutogradEngine, InPlaceOpOnItselfIsReportedNotMisdifferentiated) {
+  KILN_SKIP_IF_NO_DEVICE();
+  for (int op = 0; op < 3; ++op) {
+    Tensor x = ones({3}, opts(kFloat64)).requires_grad_();
+    Tensor y = x * 2.0;
+    if (op == 0) y.mul_(y);
+    if (op == 1) y.div_(y);
+    if (op == 2) addcmul_(y, y, y);
+    EXPECT_THROW(y.sum().backward(), AutogradError) << "op " << op;
+  }
+  // The same ops with a distinct operand stay differentiable.
+  Tensor x = ones({3}, opts(kFloat64)).requires_grad_();
+  Tensor y = x * 2.0;
+  y.mul_(y.detach().clone());
+  y.sum().backward();
+  expect_values(x.grad(), {4, 4, 4});
+}
+
+// A hook must return a gradient like the one it got; a wrong shape is refused at backward, not later.
+TEST_P(AutogradEngine, HookReturningAWrongShapeIsRefusedAtBackward) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor x = ones({3}, opts(kFloat64)).requires_grad_();
+  x.register_hook([&](const Tensor&) { return ones({5}, opts(kFloat64)); });
+  try {
+    (x * 2.0).sum().backward();
+    FAIL() << "expected AutogradError";
+  } catch (const AutogradError& e) {
+    EXPECT_NE(std::string(e.what()).find("shape [5]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("shape [3]"), std::string::npos) << e.what();
+  }
+  Tensor a = ones({2}, opts(kFloat64)).requires_grad_();
+  Tensor mid = a * 3.0;
+  mid.register_hook([&](const Tensor& g) { return g.to(kFloat32); });
+  EXPECT_THROW(mid.sum().backward(), AutogradError);
+}
+
 TEST_P(AutogradEngine, InPlaceOnNonLeafIsDifferentiable) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor x = tensor(std::vector<double>{1, 2}).to(dev()).requires_grad_();

@@ -329,6 +329,18 @@ TEST_F(KilnCli, EvalOnATruncatedCheckpointIsAnIOError) {
   expect_clean_failure(missing, {"no_such.safetensors"});
 }
 
+// Metadata that is not a number gives an IOError naming the file and key, never "stoll" or "map::at".
+TEST_F(KilnCli, EvalOnACheckpointWithBadMetadataNamesTheKey) {
+  const std::string path = root_ + "/edited.safetensors";
+  nn::Sequential net(nn::Linear(784, 16), nn::ReLU(), nn::Linear(16, 10));
+  for (const char* classes : {"ten", "99999999999999999999", "-3"}) {
+    save_checkpoint(path, *net, nullptr, {{"model", "mlp"}, {"hidden", "16"}, {"classes", classes}, {"dataset", "mnist"}});
+    Result r = run("eval --device cpu --checkpoint '" + path + "'");
+    expect_clean_failure(r, {path, "classes"});
+    EXPECT_EQ(r.err.find("stoll"), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(KilnCli, UnparsableOptionsFailWithUsage) {
   Result r = run("train --epochs abc");
   ASSERT_TRUE(r.exited) << r.describe();

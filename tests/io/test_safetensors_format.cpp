@@ -244,6 +244,18 @@ TEST_F(SafetensorsTest, HeaderNotJsonOrNotObject) {
   EXPECT_TRUE(has_substr(header_error("[1, 2]", 0), "header must be a JSON object, got a array"));
 }
 
+// A hostile header nested 100,000 levels deep overflowed the stack while its error message was built.
+TEST_F(SafetensorsTest, DeeplyNestedHeaderIsRefusedWithoutDumpingIt) {
+  const std::string deep = "{\"t\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  const std::string e = header_error(deep, 0);
+  EXPECT_TRUE(has_substr(e, "header nests deeper than 16 levels")) << e;
+  // A long value is shortened in the message.
+  const std::string wide = R"({"t":{"dtype":")" + std::string(5000, 'x') + R"(","shape":[1],"data_offsets":[0,1]}})";
+  const std::string w = header_error(wide, 1);
+  EXPECT_TRUE(has_substr(w, "unknown or unsupported dtype")) << w.substr(0, 200);
+  EXPECT_LT(w.size(), 600u);
+}
+
 TEST_F(SafetensorsTest, EntryMissingFields) {
   EXPECT_TRUE(
       has_substr(header_error(R"({"t":{"shape":[1],"data_offsets":[0,1]}})", 1), "tensor 't': missing 'dtype'"));

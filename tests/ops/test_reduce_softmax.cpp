@@ -74,6 +74,10 @@ TEST_P(ReduceSoftmaxTest, StableForLargeInputsAndSpecialValues) {
   Tensor x = tensor(std::vector<float>{1000, 1001, 999, -1000, -1001, -999}, {2, 3}, opts());
   test::expect_reduced(softmax(x, 1), {2, 3}, ref_softmax(x, 1, false), 1e-5, 1e-7);
   test::expect_reduced(log_softmax(x, 1), {2, 3}, ref_softmax(x, 1, true), 1e-5, 1e-5);
+  // Large logits: (x - max) - log(sum) keeps the small log(sum); x - (max + log(sum)) rounds it to max's
+  // spacing (0.001 near 1e4) and lost three decimals.
+  Tensor big = tensor(std::vector<float>{10000.f, 10000.5f, 9999.f}, {3}, opts());
+  test::expect_reduced(log_softmax(big, 0), {3}, ref_softmax(big, 0, true), 1e-6, 1e-6);
   float inf = INFINITY;
   Tensor s = tensor(std::vector<float>{-inf, 0, 1, 2, NAN, 3, -inf, -inf, -inf}, {3, 3}, opts());
   auto v = softmax(s, 1).to_vector<float>();

@@ -3,6 +3,7 @@
 #include "kiln/autograd/autograd.h"
 #include "kiln/core/error.h"
 #include "kiln/core/generator.h"
+#include "kiln/core/threads.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/pointwise.h"
 #include "kiln/tensor/ops/reduce.h"
@@ -66,6 +67,36 @@ TEST_P(ReduceSumTest, NonContiguousInputs) {
       expect_reduced(sum(v, dims), reduced_shape(v.sizes(), dims, false), reduce_ref(v, dims, test::ref_sum), 1e-5, 1e-5);
       expect_reduced(mean(v, dims, true), reduced_shape(v.sizes(), dims, true), reduce_ref(v, dims, test::ref_mean));
     }
+}
+
+// Long float32 sums: a balanced tree of partials keeps PyTorch's accuracy (1e7 * 0.1f is 999999.44 in
+// PyTorch; a running float32 total drifted to 1000023.4), and the result does not depend on the thread count.
+TEST_P(ReduceSumTest, LongFloat32SumsAreAccurateAndIndependentOfThreads) {
+  KILN_SKIP_IF_NO_DEVICE();
+  const double exact = 1e7 * static_cast<double>(0.1f);
+  Tensor big = full({10000000}, 0.1, opts());
+  const double s = big.sum().item<double>();
+  EXPECT_NEAR(s, exact, 1.0) << s;
+  EXPECT_NEAR(big.mean().item<double>(), exact / 1e7, 1e-7);
+  Tensor cols = full({100000, 3}, 0.1, opts());  // the column loop
+  for (double v : sum(cols, {0}).to_vector<double>()) EXPECT_NEAR(v, 1e5 * static_cast<double>(0.1f), 0.05);
+  if (dev().is_cpu()) {
+    Tensor r = rand({3000001}, opts());
+    Tensor c = rand({70000, 5}, opts());
+    const int before = get_num_threads();
+    std::vector<double> sums;
+    std::vector<std::vector<double>> col_sums;
+    for (int threads : {1, 2, 3, 8}) {
+      set_num_threads(threads);
+      sums.push_back(r.sum().item<double>());
+      col_sums.push_back(sum(c, {0}).to_vector<double>());
+    }
+    set_num_threads(before);
+    for (size_t i = 1; i < sums.size(); ++i) {
+      EXPECT_EQ(sums[i], sums[0]) << "threads differ";
+      EXPECT_EQ(col_sums[i], col_sums[0]) << "threads differ";
+    }
+  }
 }
 
 TEST_P(ReduceSumTest, LargeAndColumnReductions) {

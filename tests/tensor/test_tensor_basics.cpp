@@ -29,6 +29,8 @@ TEST_P(TensorBasics, ArangeLinspaceEye) {
   expect_values(arange(5, opts(kInt64)), {0, 1, 2, 3, 4});
   expect_values(arange(1.0, 2.0, 0.25, opts()), {1.0, 1.25, 1.5, 1.75});
   expect_values(linspace(0, 1, 5, opts(kFloat64)), {0, 0.25, 0.5, 0.75, 1.0});
+  expect_values(linspace(2, 5, 1, opts(kFloat64)), {2});  // one step is start, as torch
+  EXPECT_EQ(linspace(2, 5, 0, opts()).numel(), 0);
   expect_values(eye(2, 3, opts()), {1, 0, 0, 0, 1, 0});
   EXPECT_THROW(arange(0, 5, -1, opts()), ValueError);
   EXPECT_EQ(arange(0, opts()).numel(), 0);
@@ -159,6 +161,40 @@ TEST_P(TensorBasics, EmptyAndZeroSizeTensors) {
   EXPECT_EQ(zeros({}, opts()).item<float>(), 0.0f);
   EXPECT_THROW(zeros({2}, opts()).item<float>(), ShapeError);
   EXPECT_THROW(zeros({-1}, opts()), ShapeError);
+}
+
+// Sizes whose element or byte count overflows are refused with a ShapeError, never allocated short and
+// overrun (zeros({1 << 62}) of float32 is 2^64 bytes, which wrapped to 0 and crashed).
+TEST_P(TensorBasics, OverflowingSizesAreRefused) {
+  KILN_SKIP_IF_NO_DEVICE();
+  const int64_t huge = int64_t{1} << 62;
+  EXPECT_THROW(zeros({huge}, opts()), ShapeError);
+  EXPECT_THROW(empty({huge, 4}, opts(kUInt8)), ShapeError);
+  EXPECT_THROW(empty({int64_t{1} << 32, int64_t{1} << 32}, opts(kUInt8)), ShapeError);
+  EXPECT_THROW(shape_numel({huge, 8}), ShapeError);
+  EXPECT_EQ(shape_numel({huge, 8, 0}), 0);  // an empty dim makes any shape empty
+  Tensor t = zeros({4}, opts());
+  EXPECT_THROW(t.reshape({-1, huge, 4}), ShapeError);
+  EXPECT_THROW(t.view({huge, huge}), ShapeError);
+  EXPECT_THROW(t.reshape({1, 1}).expand({huge, huge}), ShapeError);
+  float buf[4] = {};
+  EXPECT_THROW(from_blob(buf, {huge, 2}, TensorOptions(kFloat32)), ShapeError);
+  EXPECT_THROW(from_blob(buf, {-2}, TensorOptions(kFloat32)), ShapeError);
+}
+
+// *_like keep the input's layout (PyTorch's preserve_format).
+TEST_P(TensorBasics, LikeFactoriesPreserveTheLayout) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor t = zeros({3, 4}, opts()).t();  // [4, 3] with strides (1, 4)
+  for (const Tensor& z : {zeros_like(t), empty_like(t), ones_like(t), full_like(t, 2.0)}) {
+    EXPECT_EQ(z.sizes(), (Shape{4, 3}));
+    EXPECT_EQ(z.strides(), (Shape{1, 4}));
+  }
+  expect_values(ones_like(t), std::vector<double>(12, 1.0));
+  // Not dense: the stride order is kept, the gaps are not.
+  Tensor gappy = zeros({4, 6}, opts()).narrow(1, 0, 3).t();  // [3, 4] with strides (1, 6)
+  EXPECT_EQ(zeros_like(gappy).strides(), (Shape{1, 3}));
+  EXPECT_EQ(zeros_like(zeros({2, 5}, opts())).strides(), (Shape{5, 1}));
 }
 
 TEST_P(TensorBasics, ItemAndDataPtrCheckDtype) {

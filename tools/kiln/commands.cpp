@@ -11,6 +11,8 @@ void register_commands(CLI::App& app) {
   add_info_command(app);
   add_train_command(app);
   add_predict_command(app);
+  add_doctor_command(app);
+  add_smi_command(app);
   add_compare_command(app);
 }
 int exit_code() { return g_exit_code; }

@@ -37,6 +37,19 @@ Split load_split(const Task& task, bool train) {
   return s;
 }
 
+int64_t parse_metadata_int(const std::string& text, const std::string& key, const std::string& path) {
+  size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  KILN_CHECK_T(IOError, used == text.size() && !text.empty(), "checkpoint '", path, "': metadata '", key,
+               "' should be a whole number, got '", text.substr(0, 40), "' (corrupt or edited checkpoint?)");
+  return v;
+}
+
 std::vector<int64_t> parse_hidden(const std::string& text) {
   std::vector<int64_t> out;
   size_t pos = 0;

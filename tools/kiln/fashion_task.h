@@ -31,6 +31,8 @@ Split load_split(const Task& task, bool train);
 
 /// "256,128" -> {256, 128}; throws ValueError on anything but positive integers.
 std::vector<int64_t> parse_hidden(const std::string& text);
+/// A whole number from checkpoint metadata, or an IOError naming the file, the key and the bad text.
+int64_t parse_metadata_int(const std::string& text, const std::string& key, const std::string& path);
 /// Linear/ReLU stack: 784 -> hidden... -> classes.
 nn::Sequential build_mlp(int64_t inputs, const std::vector<int64_t>& hidden, int64_t classes);
 

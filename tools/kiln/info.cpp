@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "gpu_status_text.h"
+#include "kiln/diag/gpu_status.h"
 #include "kiln/core/threads.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/version.h"
@@ -14,7 +16,7 @@ std::string cuda_version_string(int v) {
   return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
 }
 
-nlohmann::json collect_info() {
+nlohmann::json collect_info(const diag::NvmlReport& nvml) {
   nlohmann::json j;
   j["kiln_version"] = KILN_VERSION;
   j["build"] = {{"cuda", cuda::built_with_cuda()},
@@ -41,10 +43,24 @@ nlohmann::json collect_info() {
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
   j["cuda_visible_devices"] = visible ? nlohmann::json(visible) : nlohmann::json(nullptr);
   j["best_device"] = cuda::is_available() ? "cuda:0" : "cpu";
+  j["nvml"] = nvml_report_json(nvml);  // utilisation, temperature, power, processes
   return j;
 }
 
-void print_human(const nlohmann::json& j) {
+// NVML's live view of each GPU (physical numbering), or why it is absent.
+void print_nvml(const diag::NvmlReport& nvml) {
+  if (!nvml.available) {
+    std::cout << "  NVML:           " << nvml.error << "\n";
+    return;
+  }
+  std::cout << "  NVML:           driver " << nvml.driver_version << "\n";
+  for (auto& g : nvml.gpus) {
+    auto lines = gpu_status_lines(g);
+    for (size_t i = 0; i < lines.size(); ++i) std::cout << (i == 0 ? "    " : "          ") << lines[i] << "\n";
+  }
+}
+
+void print_human(const nlohmann::json& j, const diag::NvmlReport& nvml) {
   std::cout << "kiln " << j["kiln_version"].get<std::string>() << "\n";
   std::cout << "  build:          CUDA " << (j["build"]["cuda"].get<bool>() ? "on (sm " + j["build"]["cuda_architectures"].get<std::string>() + ")" : "off")
             << ", " << j["build"]["blas"].get<std::string>() << "\n";
@@ -65,6 +81,7 @@ void print_human(const nlohmann::json& j) {
                   g["compute_capability"].get<std::string>().c_str(), g["multiprocessors"].get<int>());
     }
   }
+  print_nvml(nvml);
   std::cout << "  best device:    " << j["best_device"].get<std::string>() << "\n";
 }
 }  // namespace
@@ -74,9 +91,10 @@ void add_info_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print one JSON object instead of text");
   cmd->callback([json] {
-    auto j = collect_info();
+    const diag::NvmlReport nvml = diag::query_nvml();
+    auto j = collect_info(nvml);
     if (*json) std::cout << j.dump() << "\n";
-    else print_human(j);
+    else print_human(j, nvml);
   });
 }
 }  // namespace kiln::cli

@@ -27,8 +27,10 @@ void run_eval(const EvalArgs& a) {
   auto [device, why] = choose_device(a.device);
   Checkpoint ck = load_checkpoint(a.checkpoint, device);
   KILN_CHECK(meta(ck, "model", a.checkpoint) == "mlp", "checkpoint model '", ck.metadata["model"], "' is not supported");
+  int64_t classes = parse_metadata_int(meta(ck, "classes", a.checkpoint), "classes", a.checkpoint);
+  KILN_CHECK_T(IOError, classes >= 2 && classes <= 100000, "checkpoint '", a.checkpoint, "': metadata 'classes' is ",
+               classes, ", not a class count");
   Task task = make_task(a.dataset.empty() ? meta(ck, "dataset", a.checkpoint) : a.dataset, a.data_dir);
-  int64_t classes = std::stoll(meta(ck, "classes", a.checkpoint));
   nn::Sequential net = build_mlp(28 * 28, parse_hidden(meta(ck, "hidden", a.checkpoint)), classes);
   net->to(device);
   restore(ck, *net);

@@ -150,7 +150,12 @@ void run_train(const TrainArgs& a) {
                  "; use the same settings to resume");
     }
     restore(ck, model.module(), model.optimizer());
-    initial_epoch = std::stoi(ck.metadata.at("epoch"));
+    auto epoch = ck.metadata.find("epoch");
+    KILN_CHECK_T(IOError, epoch != ck.metadata.end(), "--resume: checkpoint '", ckpt_path,
+                 "' has no 'epoch' in its metadata: it was not written by `kiln train`");
+    const int64_t done = parse_metadata_int(epoch->second, "epoch", ckpt_path);
+    KILN_CHECK_T(IOError, done >= 0 && done <= 1000000, "--resume: checkpoint '", ckpt_path, "' says epoch ", done);
+    initial_epoch = static_cast<int>(done);
     previous = train::JSONLinesLogger::read(metrics_path);
     if (static_cast<int>(previous.size()) > initial_epoch) previous.resize(initial_epoch);
     log << "resuming from " << ckpt_path << " after epoch " << initial_epoch << "\n";

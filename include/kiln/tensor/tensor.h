@@ -203,7 +203,10 @@ std::string shape_to_string(const Shape& s);
 /// Contiguous (row-major) strides for a shape.
 Shape contiguous_strides(const Shape& sizes);
 /// Product of the sizes (1 for a 0-dim shape).
+/// The element count of a shape; throws ShapeError for a negative dim or a count that overflows int64.
 int64_t shape_numel(const Shape& sizes);
+/// The bytes a contiguous tensor of `sizes` and `dtype` takes; throws ShapeError when that overflows.
+size_t shape_nbytes(const Shape& sizes, DType dtype);
 /// Wraps a possibly negative dim into [0, ndim); throws IndexError naming the op and the valid range.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op = "op");
 

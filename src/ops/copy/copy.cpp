@@ -11,6 +11,7 @@
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/reduce.h"
 #include "ops/copy/copy_kernels.h"
+#include "tensor/layout.h"
 
 namespace kiln {
 namespace ops {
@@ -27,20 +28,6 @@ void copy_same_device(const Tensor& dst, const Tensor& src) {
 
 Tensor empty_on(const Shape& sizes, DType dtype, Device device, bool pinned = false) {
   return make_tensor(sizes, dtype, device, pinned);
-}
-
-// Dense with no element reached twice, in some order of the dims (PyTorch's is_non_overlapping_and_dense).
-bool non_overlapping_and_dense(const Tensor& t) {
-  std::vector<size_t> dims(t.sizes().size());
-  std::iota(dims.begin(), dims.end(), size_t{0});
-  std::sort(dims.begin(), dims.end(), [&](size_t a, size_t b) { return t.strides()[a] < t.strides()[b]; });
-  int64_t expected = 1;
-  for (size_t d : dims) {
-    if (t.sizes()[d] == 1) continue;
-    if (t.strides()[d] != expected) return false;
-    expected *= t.sizes()[d];
-  }
-  return true;
 }
 
 enum class Overlap { None, Exact, Partial, Unknown };
@@ -65,7 +52,7 @@ Overlap overlap(const Tensor& dst, const Tensor& src) {
   };
   const auto a = range(dst), b = range(src);
   if (a.second < b.first || b.second < a.first) return Overlap::None;
-  if (non_overlapping_and_dense(dst) && non_overlapping_and_dense(src)) return Overlap::Partial;
+  if (is_non_overlapping_and_dense(dst) && is_non_overlapping_and_dense(src)) return Overlap::Partial;
   return Overlap::Unknown;
 }
 

@@ -10,6 +10,7 @@
 #include "ops/copy/copy_kernels.h"
 #include "ops/op_stream.h"
 #include "ops/random/random_kernels.h"
+#include "tensor/layout.h"
 
 namespace kiln {
 namespace ops {
@@ -48,10 +49,18 @@ Tensor full(const Shape& size, const Scalar& value, const TensorOptions& opts) {
 }
 Tensor zeros(const Shape& size, const TensorOptions& opts) { return full(size, 0, opts.dtype(opts.dtype())); }
 Tensor ones(const Shape& size, const TensorOptions& opts) { return full(size, 1, opts.dtype(opts.dtype())); }
-Tensor empty_like(const Tensor& t) { return empty(t.sizes(), t.options()); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.options()); }
-Tensor ones_like(const Tensor& t) { return ones(t.sizes(), t.options()); }
-Tensor full_like(const Tensor& t, const Scalar& value) { return full(t.sizes(), value, t.options()); }
+// The *_like factories keep the input's layout (PyTorch's preserve_format): a transposed input gives a
+// transposed result, so elementwise work between the two walks memory in the same order.
+static Tensor with_layout_of(const Tensor& like, Tensor fresh) {
+  Shape strides = dense_strides_like(like);
+  return strides == fresh.strides() ? fresh : make_view(fresh, fresh.sizes(), strides, 0);
+}
+Tensor empty_like(const Tensor& t) { return with_layout_of(t, empty(t.sizes(), t.options())); }
+Tensor zeros_like(const Tensor& t) { return with_layout_of(t, zeros(t.sizes(), t.options())); }
+Tensor ones_like(const Tensor& t) { return with_layout_of(t, ones(t.sizes(), t.options())); }
+Tensor full_like(const Tensor& t, const Scalar& value) {
+  return with_layout_of(t, full(t.sizes(), value, t.options()));
+}
 
 Tensor arange(const Scalar& end, const TensorOptions& opts) { return arange(0, end, 1, opts); }
 
@@ -78,9 +87,10 @@ Tensor linspace(double start, double end, int64_t steps, const TensorOptions& op
   KILN_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
   std::vector<double> v(static_cast<size_t>(steps));
   double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-  // Fill from both ends (as torch does) so the last value is exactly `end`.
+  // Fill from both ends (as torch does) so the last value is exactly `end`; one step is `start`, as torch.
   for (int64_t i = 0; i < steps; ++i)
-    v[i] = i < steps / 2 ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - 1 - i);
+    v[i] = i < steps / 2 || steps == 1 ? start + step * static_cast<double>(i)
+                                       : end - step * static_cast<double>(steps - 1 - i);
   return finish(tensor(v, {steps}, TensorOptions(kFloat64)).to(opts.device(), opts.dtype()), opts);
 }
 
@@ -175,9 +185,9 @@ Tensor scalar_tensor(const Scalar& v, const TensorOptions& opts) {
 }
 
 Tensor from_blob(void* data, const Shape& shape, const TensorOptions& opts, void (*deleter)(void*, void*), void* ctx) {
-  KILN_CHECK(data != nullptr || shape_numel(shape) == 0, "from_blob: null data pointer");
+  const size_t nbytes = shape_nbytes(shape, opts.dtype());  // refuses negative dims and overflowing sizes
+  KILN_CHECK(data != nullptr || nbytes == 0, "from_blob: null data pointer");
   auto impl = std::make_shared<TensorImpl>();
-  size_t nbytes = static_cast<size_t>(shape_numel(shape)) * element_size(opts.dtype());
   impl->storage = std::make_shared<StorageImpl>(data, nbytes, opts.device(), deleter, ctx);
   impl->sizes = shape;
   impl->strides = contiguous_strides(shape);

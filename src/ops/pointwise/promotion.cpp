@@ -158,6 +158,9 @@ void run_inplace(const char* name, const Tensor& self, const std::vector<Tensor>
   safe.reserve(inputs.size());
   for (auto& t : inputs) safe.push_back(unalias_input(self, t));
   launch(make_elementwise_iter(self, safe, name));
+  // begin_inplace bumped the version before the write; bump again after it, so that an operand saved in
+  // between that aliases self (y.mul_(y)) is seen as modified at backward instead of giving a wrong gradient.
+  self.storage()->bump_version();
 }
 
 Tensor SavedOutput::get() const {

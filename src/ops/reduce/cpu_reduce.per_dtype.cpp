@@ -17,22 +17,58 @@ namespace {
 // Independent accumulators per contiguous run: they break the add chain so the compiler vectorises it,
 // and bound each one's rounding error together with the block cascade below.
 constexpr int kLanes = 16;
-// Elements folded into fresh lanes before merging into the running accumulator (a two-level cascade,
-// so a float32 sum of millions of elements keeps about float32 accuracy).
-constexpr int64_t kBlock = 4096;
+// Elements folded into fresh lanes (64 a lane) before the block's sum joins the cascade: short linear runs,
+// because the rounding of a long run of similar values adds up in one direction.
+constexpr int64_t kBlock = 1024;
 // Minimum elements per parallel task.
 constexpr int64_t kReduceGrain = 32768;
+// A long row is reduced as fixed chunks of this many elements, whose partials merge pairwise. The chunks do
+// not depend on the thread count (threads only pick which chunks they run), so neither does the result.
+constexpr int64_t kRowChunk = int64_t{1} << 16;
 // Rows processed together by the column loop (their accumulators stay in L1/L2 while the input streams
 // through row by row), and its vector chunk.
 constexpr int64_t kColumnWidth = 16384;
 constexpr int64_t kColumnVec = 32;
-// k steps folded into fresh column accumulators before merging.
+// k steps folded into fresh column accumulators before merging, and k steps per fixed chunk of a column
+// reduction (chunk partials merge pairwise, as kRowChunk).
 constexpr int64_t kColumnBlock = 256;
+constexpr int64_t kColumnChunk = 16 * kColumnBlock;
 
 // Scratch accumulators (not std::vector: vector<bool> packs bits, which threads cannot write apart).
 template <typename T>
 std::unique_ptr<T[]> make_buffer(int64_t n) {
   return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+}
+
+// Partials pushed in element order merge like a binary counter: equal-sized neighbours combine, so n leaves
+// form a balanced tree of depth log2(n) and a float sum's rounding error grows with log(n), not n. combine()
+// always gets the earlier partial first (argmax keeps the first of equal values).
+template <typename Op>
+struct Cascade {
+  using acc_t = typename Op::acc_t;
+  const Op& op;
+  acc_t level[64];
+  uint64_t count = 0;
+  void push(acc_t x) {
+    int l = 0;
+    for (uint64_t c = count; c & 1; c >>= 1, ++l) x = op.combine(level[l], x);
+    level[l] = x;
+    ++count;
+  }
+  acc_t result() const {
+    acc_t acc = op.identity();
+    for (int l = 63; l >= 0; --l)
+      if ((count >> l) & 1) acc = op.combine(acc, level[l]);
+    return acc;
+  }
+};
+
+// Merges parts[0..n) in order as a balanced tree (the same tree whatever computed the parts).
+template <typename Op, typename Get>
+typename Op::acc_t combine_in_order(const Op& op, int64_t n, const Get& part) {
+  Cascade<Op> c{op};
+  for (int64_t i = 0; i < n; ++i) c.push(part(i));
+  return c.result();
 }
 
 template <typename scalar_t, typename Op>
@@ -44,16 +80,16 @@ struct CpuReducer {
   const scalar_t* in;
   Op op;
 
-  // Folds n elements at p (stride s) with logical indices k0, k0+1, ... into acc, kBlock at a time into
-  // a fresh accumulator (a two-level cascade bounds the rounding error of long float sums).
-  acc_t run(const scalar_t* p, int64_t s, int64_t n, int64_t k0, acc_t acc) const {
+  // Folds n elements at p (stride s) with logical indices k0, k0+1, ..., kBlock at a time into a fresh
+  // accumulator pushed onto the cascade.
+  void run(const scalar_t* p, int64_t s, int64_t n, int64_t k0, Cascade<Op>& cascade) const {
     for (int64_t bb = 0; bb < n; bb += kBlock) {
       int64_t nb = std::min(kBlock, n - bb), kb = k0 + bb;
       const scalar_t* q = p + bb * s;
       if (s != 1 || nb < kLanes) {
         acc_t blk = op.identity();
         for (int64_t i = 0; i < nb; ++i) blk = op.reduce(blk, static_cast<in_t>(q[i * s]), kb + i);
-        acc = op.combine(acc, blk);
+        cascade.push(blk);
         continue;
       }
       acc_t lanes[kLanes];
@@ -64,52 +100,47 @@ struct CpuReducer {
       for (int j = 0; i + j < nb; ++j) lanes[j] = op.reduce(lanes[j], static_cast<in_t>(q[i + j]), kb + i + j);
       for (int w = kLanes / 2; w > 0; w /= 2)  // pairwise merge of the lanes
         for (int j = 0; j < w; ++j) lanes[j] = op.combine(lanes[j], lanes[j + w]);
-      acc = op.combine(acc, lanes[0]);
+      cascade.push(lanes[0]);
     }
-    return acc;
   }
 
   // Accumulator of elements [kb, ke) of the row starting at base.
   acc_t reduce_range(const scalar_t* base, int64_t kb, int64_t ke) const {
-    acc_t acc = op.identity();
+    Cascade<Op> cascade{op};
     int64_t n0 = g.inner_size(), s0 = g.inner_stride();
     for (int64_t k = kb; k < ke;) {
       int64_t inner = k % n0, len = std::min(n0 - inner, ke - k);
       const scalar_t* p = base + g.red_outer_offset(k / n0) + inner * s0;
-      acc = run(p, s0, len, k, acc);
+      run(p, s0, len, k, cascade);
       k += len;
     }
-    return acc;
+    return cascade.result();
   }
 
-  // Each row reduced by one task, or split into `splits` K-ranges whose partials merge in order.
+  acc_t chunk_of_row(int64_t r, int64_t c) const {
+    const int64_t kb = c * kRowChunk;
+    return reduce_range(in + g.row_offset(r), kb, std::min(g.K, kb + kRowChunk));
+  }
+
+  // Every row is the in-order merge of its fixed chunks. Tasks are whole rows, or (row, chunk) pairs when
+  // there are fewer rows than threads; the result is the same either way.
   void rows_loop(out_t* out, int64_t* idx) const {
-    int64_t rows = g.rows, K = g.K;
-    int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    int64_t splits = 1;
-    if (rows < threads && K >= 2 * kReduceGrain)
-      splits = std::min<int64_t>((threads + rows - 1) / rows, K / kReduceGrain);
-    if (splits == 1) {
+    const int64_t rows = g.rows, K = g.K, chunks = std::max<int64_t>(1, (K + kRowChunk - 1) / kRowChunk);
+    const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (chunks == 1 || rows >= threads) {
       int64_t grain = std::max<int64_t>(1, kReduceGrain / std::max<int64_t>(K, 1));
       cpu::parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) store_result(op, reduce_range(in + g.row_offset(r), 0, K), out, idx, r);
+        for (int64_t r = b; r < e; ++r)
+          store_result(op, combine_in_order(op, chunks, [&](int64_t c) { return chunk_of_row(r, c); }), out, idx, r);
       });
       return;
     }
-    int64_t chunk = (K + splits - 1) / splits;
-    auto partial = make_buffer<acc_t>(rows * splits);
-    cpu::parallel_for(0, rows * splits, 1, [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; ++t) {
-        int64_t r = t / splits, s = t % splits;
-        int64_t kb = std::min(K, s * chunk), ke = std::min(K, kb + chunk);
-        partial[t] = reduce_range(in + g.row_offset(r), kb, ke);
-      }
+    auto partial = make_buffer<acc_t>(rows * chunks);
+    cpu::parallel_for(0, rows * chunks, 1, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) partial[t] = chunk_of_row(t / chunks, t % chunks);
     });
-    for (int64_t r = 0; r < rows; ++r) {
-      acc_t acc = partial[r * splits];
-      for (int64_t s = 1; s < splits; ++s) acc = op.combine(acc, partial[r * splits + s]);
-      store_result(op, acc, out, idx, r);
-    }
+    for (int64_t r = 0; r < rows; ++r)
+      store_result(op, combine_in_order(op, chunks, [&](int64_t c) { return partial[r * chunks + c]; }), out, idx, r);
   }
 
   // blk[j] folds element k of row j (rows adjacent in memory) for k in [kb, ke): every k reads one
@@ -140,17 +171,14 @@ struct CpuReducer {
   }
 
   // Rows adjacent in memory (innermost kept stride 1): walk k outside and a block of up to kColumnWidth
-  // rows inside, so memory streams row after row. Tasks are (outer row group, row block, K split); K
-  // is split when there are fewer row blocks than threads, and the splits merge in order.
+  // rows inside, so memory streams row after row. Tasks are (outer row group, row block, fixed K chunk of
+  // kColumnChunk steps); the chunks' partials merge in order as a balanced tree, so the result depends on
+  // neither the thread count nor how the tasks were spread.
   void column_loop(out_t* out, int64_t* idx) const {
     int64_t m = g.kept_sizes[g.nkept - 1], K = g.K;
     int64_t W = std::min(m, kColumnWidth), wblocks = (m + W - 1) / W;
     int64_t blocks = (g.rows / m) * wblocks;
-    int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    int64_t splits = 1;
-    if (blocks < threads && K * W >= 2 * kReduceGrain)
-      splits = std::min<int64_t>((threads + blocks - 1) / blocks, (K + kColumnBlock - 1) / kColumnBlock);
-    int64_t chunk = (K + splits - 1) / splits;
+    const int64_t splits = std::max<int64_t>(1, (K + kColumnChunk - 1) / kColumnChunk), chunk = kColumnChunk;
     auto partial = make_buffer<acc_t>(splits > 1 ? blocks * splits * W : 0);
     int64_t grain = std::max<int64_t>(1, kReduceGrain / std::max<int64_t>(W * chunk, 1));
     cpu::parallel_for(0, blocks * splits, grain, [&](int64_t b, int64_t e) {
@@ -178,8 +206,7 @@ struct CpuReducer {
     for (int64_t blkid = 0; blkid < blocks; ++blkid) {
       int64_t o = blkid / wblocks, j0 = (blkid % wblocks) * W, w = std::min(W, m - j0);
       for (int64_t j = 0; j < w; ++j) {
-        acc_t a = partial[blkid * splits * W + j];
-        for (int64_t s = 1; s < splits; ++s) a = op.combine(a, partial[(blkid * splits + s) * W + j]);
+        acc_t a = combine_in_order(op, splits, [&](int64_t s) { return partial[(blkid * splits + s) * W + j]; });
         store_result(op, a, out, idx, o * m + j0 + j);
       }
     }

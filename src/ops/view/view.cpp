@@ -66,7 +66,8 @@ Shape infer_size(const Shape& shape, int64_t numel) {
       infer = static_cast<int64_t>(i);
     } else {
       KILN_CHECK_SHAPE(shape[i] >= 0, "invalid dimension ", shape[i], " in shape ", shape_to_string(shape));
-      known *= shape[i];
+      KILN_CHECK_SHAPE(!__builtin_mul_overflow(known, shape[i], &known), "shape ", shape_to_string(shape),
+                       " is invalid for a tensor of ", numel, " elements (its element count overflows)");
     }
   }
   if (infer >= 0) {
@@ -225,6 +226,7 @@ Tensor expand(const Tensor& t, const Shape& shape) {
     sizes[i] = want;
     strides[i] = have == want ? t.stride(ti) : 0;
   }
+  shape_numel(sizes);  // refuses a target whose element count overflows
   Shape in_shape = t.sizes();
   return record_view("ExpandBackward", t, make_view(t, sizes, strides, t.storage_offset()),
                      [in_shape](const Tensor& g) { return sum_to(g, in_shape); });
