@@ -506,6 +506,31 @@ step_seed_ratios() {
   record seed_vs_torch info 0 "steps per second, kiln over PyTorch (over 1: kiln is faster)" "${figs[@]}"
 }
 
+# step_compare: `kiln compare` on the GPU: each op and 5 MLP training steps in float32 against float64 on the CPU.
+step_compare() {
+  local log=$LOGS/compare.log status outside
+  run_logged compare 60 "${KILN_ENV[@]}" "$BUNDLE/bin/kiln" compare --device cuda --json
+  status=$(status_of "$RC")  # kiln exits 1 when an op lands outside float32's expected error
+  outside=$({ grep -o '"within":false' "$log" || true; } | grep -c . || true)
+  record compare "$status" "$SECS" "$([[ $status == pass ]] || tail_note "$log")" \
+    "all_within=$(json_of "$log" all_within)" "ops_outside_tolerance=${outside:-n/a}"
+}
+
+# step_deterministic: two `kiln train --deterministic` runs on the GPU must write byte-identical checkpoints.
+step_deterministic() {
+  local log=$LOGS/deterministic.log status note='' a=$OUT/deterministic_a b=$OUT/deterministic_b
+  # shellcheck disable=SC2016  # $1.. belong to the inner shell
+  run_logged deterministic 90 "${KILN_ENV[@]}" bash -c 'for out in "$3" "$4"; do "$1" train --device cuda --deterministic --epochs 1 --limit 5000 --data "$2" --json --out "$out" || exit; done' \
+    deterministic "$BUNDLE/bin/kiln" "$BUNDLE/data/fashion-mnist" "$a" "$b"
+  status=$(status_of "$RC")
+  if [[ $status == pass ]] && ! cmp -s "$a/checkpoint.safetensors" "$b/checkpoint.safetensors"; then
+    status=fail note="two --deterministic runs on the GPU wrote different checkpoints"
+  fi
+  [[ $status == pass || -n $note ]] || note=$(tail_note "$log")
+  record deterministic "$status" "$SECS" "$note" "bit_identical=$([[ $status == pass ]] && echo yes || echo no)"
+  rm -rf "$a" "$b"
+}
+
 step_examples() {
   mkdir -p "$OUT/examples"
   # shellcheck disable=SC2016  # $1 and $2 belong to the inner shell
@@ -532,6 +557,9 @@ gtest_step cuda_tests 150 "$CUDA_TESTS" pass
 gtest_step large_tensor 60 'CUDALargeTensor.*' skipped
 step_bench
 step_gemm_vs_torch
+gtest_step oom_recovery 60 'CUDAMemoryLimit.*:CUDACachingAllocator.OutOfMemory*:FindMaxBatchSizeCUDA.*' pass
+step_compare
+step_deterministic
 step_train cuda
 step_train cpu
 step_seed kiln cuda

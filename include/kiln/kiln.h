@@ -1,6 +1,8 @@
 // The whole public API of kiln in one include (like <torch/torch.h>).
 #pragma once
 #include "kiln/autograd/autograd.h"
+#include "kiln/core/cpu_memory.h"
+#include "kiln/core/deterministic.h"
 #include "kiln/core/device.h"
 #include "kiln/core/dtype.h"
 #include "kiln/core/error.h"
@@ -12,11 +14,13 @@
 #include "kiln/diag/doctor.h"
 #include "kiln/diag/gpu_status.h"
 #include "kiln/diag/placement_log.h"
+#include "kiln/diag/compare.h"
 #include "kiln/io/checkpoint.h"
 #include "kiln/io/serialize.h"
 #include "kiln/nn/nn.h"
 #include "kiln/optim/optim.h"
 #include "kiln/tensor/ops.h"
 #include "kiln/tensor/tensor.h"
+#include "kiln/train/batch_size.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"

@@ -10,6 +10,7 @@ void add_train_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_doctor_command(CLI::App& app);
 void add_smi_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
 /// Exit status set by the command that ran (0 unless it failed softly).
 int exit_code();
 void set_exit_code(int code);

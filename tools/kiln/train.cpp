@@ -11,8 +11,10 @@
 
 #include "commands.h"
 #include "fashion_task.h"
+#include "kiln/core/deterministic.h"
 #include "kiln/data/dataloader.h"
 #include "kiln/io/checkpoint.h"
+#include "kiln/train/batch_size.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"
 
@@ -22,15 +24,29 @@ namespace {
 struct TrainArgs {
   std::string dataset = "fashion-mnist", data_dir, model = "mlp", hidden = "256,128", device = "auto";
   int epochs = 15;
-  int64_t batch_size = 64;
+  std::string batch_size = "64";  // a number, or "auto"
   double lr = 1e-3;
   std::string optimizer = "adam";
   uint64_t seed = 0;
   int workers = -1;
   int64_t limit = 0;
   std::string out = "runs/fashion-mlp";
-  bool resume = false, json = false;
+  bool resume = false, json = false, deterministic = false;
 };
+
+/// --batch-size: a positive number, or 0 for "auto".
+int64_t parse_batch_size(const std::string& s) {
+  if (s == "auto") return 0;
+  size_t used = 0;
+  int64_t n = 0;
+  try {
+    n = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  KILN_CHECK(used == s.size() && !s.empty() && n >= 1, "--batch-size must be a positive number or 'auto', got '", s, "'");
+  return n;
+}
 
 /// Redraws curves.png after every epoch, with the epochs of a resumed run first.
 class PlotCallback : public train::Callback {
@@ -74,11 +90,15 @@ void run_train(const TrainArgs& a) {
   auto t0 = clock::now();
   KILN_CHECK(a.model == "mlp", "--model '", a.model, "' is not available yet; use --model mlp");
   KILN_CHECK(a.epochs >= 1, "--epochs must be at least 1, got ", a.epochs);
-  KILN_CHECK(a.batch_size >= 1, "--batch-size must be at least 1, got ", a.batch_size);
+  int64_t batch_size = parse_batch_size(a.batch_size);
+  KILN_CHECK(batch_size > 0 || !a.resume, "--batch-size auto cannot be combined with --resume: pass the batch size "
+             "of the first run (the checkpoint's batch_size metadata)");
   KILN_CHECK(a.lr > 0, "--lr must be positive, got ", a.lr);
   auto [device, why] = choose_device(a.device);
   std::ostream& log = a.json ? std::cerr : std::cout;
   log << "device: " << why << "\n";
+  // Before anything runs on the device: an op without a deterministic path then throws instead of varying.
+  set_deterministic(a.deterministic);
 
   // Settings are checked before the data is read, so a typo fails at once.
   std::vector<int64_t> hidden = parse_hidden(a.hidden);
@@ -97,11 +117,21 @@ void run_train(const TrainArgs& a) {
   net->to(device);
   train::Model model(net);
   model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr);
+  if (batch_size == 0) {
+    train::BatchSizeOptions search;
+    search.start = 16;
+    search.max = train_split.images.size(0);
+    train::BatchSizeResult found = train::find_max_batch_size(
+        *net, [&net](const Tensor& x) { return net->forward(x); }, train::loss_by_name("cross_entropy"),
+        *model.optimizer(), train::classification_batches({28 * 28}, device), search);
+    batch_size = found.batch_size;
+    log << "batch size auto: " << found.explanation << "\n";
+  }
   model.metadata() = {{"model", a.model},       {"hidden", a.hidden},
                       {"dataset", task.dataset}, {"inputs", "784"},
                       {"classes", std::to_string(task.classes.size())},
                       {"optimizer", a.optimizer}, {"lr", std::to_string(a.lr)},
-                      {"batch_size", std::to_string(a.batch_size)}, {"seed", std::to_string(a.seed)},
+                      {"batch_size", std::to_string(batch_size)}, {"seed", std::to_string(a.seed)},
                       {"mean", std::to_string(task.mean)}, {"std", std::to_string(task.std)},
                       {"limit", std::to_string(a.limit)}};
 
@@ -134,7 +164,7 @@ void run_train(const TrainArgs& a) {
   int workers = a.workers >= 0 ? a.workers : (device.is_cuda() ? 2 : 0);
   auto train_set = std::make_shared<data::TensorDataset>(train_split.images, train_split.labels);
   auto test_set = std::make_shared<data::TensorDataset>(test_split.images, test_split.labels);
-  auto train_opts = data::DataLoaderOptions(a.batch_size).shuffle(true).seed(a.seed).num_workers(workers);
+  auto train_opts = data::DataLoaderOptions(batch_size).shuffle(true).seed(a.seed).num_workers(workers);
   auto test_opts = data::DataLoaderOptions(1000).num_workers(workers);
   if (device.is_cuda()) {
     train_opts.pin_memory(true).device(device);
@@ -167,6 +197,8 @@ void run_train(const TrainArgs& a) {
                         {"seconds_per_epoch", per_epoch},
                         {"samples_per_second", train_seconds > 0 ? samples / train_seconds : 0.0},
                         {"device", device.str()},
+                        {"batch_size", batch_size},
+                        {"deterministic", a.deterministic},
                         {"out", a.out}};
     std::cout << j.dump() << std::endl;
   } else {
@@ -186,7 +218,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--hidden", args->hidden, "Hidden layer widths of the MLP")->capture_default_str();
   cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--epochs", args->epochs, "Number of epochs")->capture_default_str();
-  cmd->add_option("--batch-size", args->batch_size, "Samples per batch")->capture_default_str();
+  cmd->add_option("--batch-size", args->batch_size,
+                  "Samples per batch, or 'auto': the largest whose training step fits in memory (GPU memory, or on "
+                  "the CPU the available RAM)")
+      ->capture_default_str();
   cmd->add_option("--lr", args->lr, "Learning rate")->capture_default_str();
   cmd->add_option("--optimizer", args->optimizer, "sgd, adam or adamw (also rmsprop, adagrad)")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed for initialisation and shuffling")->capture_default_str();
@@ -197,6 +232,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "Output folder: checkpoint, metrics.jsonl, curves.png")->capture_default_str();
   cmd->add_flag("--resume", args->resume, "Continue from the checkpoint in --out");
   cmd->add_flag("--json", args->json, "Print a JSON object with the results as the last line");
+  cmd->add_flag("--deterministic", args->deterministic,
+                "Bit-identical runs on the same device (kiln::set_deterministic: ordered GPU sums instead of atomics)");
   cmd->callback([args] { run_train(*args); });
 }
 }  // namespace kiln::cli

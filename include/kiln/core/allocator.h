@@ -26,7 +26,9 @@ struct MemoryStats {
   int64_t num_allocs = 0;            ///< allocate() calls that returned memory
   int64_t num_device_allocs = 0;     ///< of which went to the driver (cudaMalloc)
   int64_t num_frees = 0;
-  int64_t num_ooms = 0;
+  int64_t num_ooms = 0;              ///< allocations refused (after the cache was freed and retried)
+  int64_t num_cached_blocks = 0;     ///< free blocks held for reuse (their bytes: reserved - allocated)
+  int64_t limit_bytes = 0;           ///< cap on reserved_bytes (0: none); see set_per_process_memory_fraction
 };
 
 Allocator& cpu_allocator();

@@ -103,6 +103,12 @@ int64_t memory_allocated(int device = -1);
 int64_t memory_reserved(int device = -1);
 int64_t max_memory_allocated(int device = -1);
 void reset_peak_memory_stats(int device = -1);
+/// A readable table of memory_stats(device), like torch.cuda.memory_summary().
+std::string memory_summary(int device = -1);
+/// Caps what the caching allocator reserves on `device` at fraction * its total memory, in (0, 1]; 1 removes
+/// the cap. Past it an allocation frees the cache, retries, then throws OutOfMemoryError as if the GPU were
+/// full (torch.cuda.set_per_process_memory_fraction). Memory already reserved is kept.
+void set_per_process_memory_fraction(double fraction, int device = -1);
 /// Returns cached, unused blocks to the driver (torch.cuda.empty_cache()).
 void empty_cache();
 /// Allocator used by CUDA tensors.

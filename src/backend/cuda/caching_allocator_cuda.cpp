@@ -37,6 +37,7 @@
 #include "backend/cuda/deferred_frees.h"
 #include "backend/cuda/host_wait.h"
 #include "backend/cuda/record_stream.h"
+#include "core/memory_budget.h"
 #include "kiln/core/error.h"
 #include "kiln/cuda/cuda.h"
 
@@ -80,14 +81,7 @@ size_t segment_size(size_t size) {
   return round_up(size, kRoundLarge);
 }
 
-std::string human(double bytes) {
-  static const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024.0 && u < 4) bytes /= 1024.0, ++u;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", bytes, units[u]);
-  return buf;
-}
+std::string human(double bytes) { return kiln::detail::human_bytes(bytes); }
 
 /// One device's cache. Every member is guarded by mu_.
 class DeviceCache {
@@ -97,7 +91,10 @@ class DeviceCache {
   void* malloc(size_t nbytes, cudaStream_t stream) {
     if (nbytes == 0) return nullptr;
     std::lock_guard<std::mutex> lock(mu_);
-    if (nbytes > kMaxRequest) throw_oom(nbytes);
+    if (nbytes > kMaxRequest) {
+      budget_.on_oom();
+      throw_oom(nbytes);
+    }
     collect_deferred();  // blocks whose other streams are done go back to the pools before the search
     const size_t size = round_up(nbytes, kMinBlockSize);
     const bool small = size <= kSmallSize;
@@ -116,9 +113,7 @@ class DeviceCache {
     }
     block->allocated = true;
     live_[block->ptr] = block;
-    stats_.allocated_bytes += static_cast<int64_t>(block->size);
-    stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
-    ++stats_.num_allocs;
+    budget_.on_alloc(block->size);
     return block->ptr;
   }
 
@@ -129,8 +124,7 @@ class DeviceCache {
     if (it == live_.end()) return false;
     Block* b = it->second;
     live_.erase(it);
-    stats_.allocated_bytes -= static_cast<int64_t>(b->size);
-    ++stats_.num_frees;
+    budget_.on_free(b->size);
     if (!b->stream_uses.empty()) {
       const std::vector<cudaEvent_t> events = record_use_events(b->stream_uses);
       b->stream_uses.clear();
@@ -159,13 +153,18 @@ class DeviceCache {
 
   MemoryStats stats() {
     std::lock_guard<std::mutex> lock(mu_);
-    return stats_;
+    return stats_locked();
   }
 
   void reset_peak() {
     std::lock_guard<std::mutex> lock(mu_);
-    stats_.peak_allocated_bytes = stats_.allocated_bytes;
-    stats_.peak_reserved_bytes = stats_.reserved_bytes;
+    budget_.reset_peak();
+  }
+
+  /// Caps reserved bytes at `bytes` (0: no cap). Memory already reserved stays; growth past the cap fails.
+  void set_limit(int64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    budget_.set_limit(bytes);
   }
 
  private:
@@ -261,24 +260,31 @@ class DeviceCache {
     return cudaMalloc(p, bytes);
   }
 
+  /// A new segment from cudaMalloc. When the device (or the per-process limit) refuses, cached but unused
+  /// segments may be what stands in the way: the budget gives them back and tries once more, then this throws.
   Block* new_segment(size_t bytes, cudaStream_t stream, bool small, size_t requested) {
-    void* p = nullptr;
-    cudaError_t err = device_malloc(&p, bytes);
-    if (err == cudaErrorMemoryAllocation) {
-      // Cached but unused segments may be what stands in the way: give them back and try once more.
-      cudaGetLastError();
-      release_cached();
-      err = device_malloc(&p, bytes);
-    }
-    if (err == cudaErrorMemoryAllocation) {
-      cudaGetLastError();
-      throw_oom(requested);
-    }
-    KILN_CUDA_CHECK(err);
-    stats_.reserved_bytes += static_cast<int64_t>(bytes);
-    stats_.peak_reserved_bytes = std::max(stats_.peak_reserved_bytes, stats_.reserved_bytes);
-    ++stats_.num_device_allocs;
+    void* p = budget_.reserve(
+        bytes,
+        [this](size_t n) -> void* {
+          void* q = nullptr;
+          const cudaError_t err = device_malloc(&q, n);
+          if (err == cudaErrorMemoryAllocation) {
+            cudaGetLastError();
+            return nullptr;
+          }
+          KILN_CUDA_CHECK(err);
+          return q;
+        },
+        [this] { release_cached(); });
+    if (!p) throw_oom(requested);
     return new Block{static_cast<char*>(p), bytes, stream, small};
+  }
+
+  /// Caller holds mu_.
+  MemoryStats stats_locked() const {
+    MemoryStats s = budget_.stats();
+    s.num_cached_blocks = static_cast<int64_t>(small_.size() + large_.size());
+    return s;
   }
 
   /// Returns every free, whole segment to the driver, after waiting for the device so that parked blocks are
@@ -304,15 +310,15 @@ class DeviceCache {
       (b->small ? small_ : large_).erase(b);
       const cudaError_t e = cudaFree(b->ptr);
       if (e != cudaSuccess && free_err == cudaSuccess) free_err = e;
-      stats_.reserved_bytes -= static_cast<int64_t>(b->size);
+      budget_.on_release(b->size);
       delete b;
     }
     KILN_CUDA_CHECK(sync_err);
     KILN_CUDA_CHECK(free_err);
   }
 
+  /// Caller holds mu_ and has counted the OOM in budget_.
   [[noreturn]] void throw_oom(size_t requested) {
-    ++stats_.num_ooms;
     size_t free_b = 0, total_b = 0;
     std::string name = "unknown GPU";
     {
@@ -324,15 +330,24 @@ class DeviceCache {
       else
         cudaGetLastError();
     }
-    const int64_t cached = stats_.reserved_bytes - stats_.allocated_bytes;
+    const MemoryStats s = stats_locked();
+    const int64_t cached = s.reserved_bytes - s.allocated_bytes;
+    const std::string limit =
+        s.limit_bytes > 0 ? kiln::detail::str(" kiln's per-process limit on this GPU is ", human(s.limit_bytes),
+                                              " (kiln::cuda::set_per_process_memory_fraction).")
+                          : std::string();
     throw OutOfMemoryError(kiln::detail::str(
         "CUDA out of memory: tried to allocate ", human(requested), " on cuda:", device_, " (", name, ", ",
-        human(total_b), " total, ", human(free_b), " free). kiln has ", human(stats_.allocated_bytes),
-        " allocated in tensors and ", human(stats_.reserved_bytes), " reserved on this GPU (", human(cached),
-        " of it cached but unused; cached whole segments were already returned and the allocation retried once). "
-        "To fix: reduce the batch size, run evaluation under kiln::NoGradGuard, keep the model in 16 bits "
-        "(module->to(kBFloat16)), free tensors you no longer need and call kiln::cuda::empty_cache(), or check "
-        "nvidia-smi for other processes using this GPU."));
+        human(total_b), " total, ", human(free_b), " free). kiln has ", human(s.allocated_bytes),
+        " allocated in tensors and ", human(s.reserved_bytes), " reserved on this GPU (", human(cached),
+        " of it cached but unused; cached whole segments were already returned and the allocation retried once).",
+        limit,
+        " To fix: reduce the batch size (kiln train --batch-size N, or --batch-size auto to find the largest that "
+        "fits), run evaluation under kiln::NoGradGuard, keep the model in 16 bits (module->to(kBFloat16)), free "
+        "tensors you no longer need and call kiln::cuda::empty_cache(), or check nvidia-smi for other processes "
+        "using this GPU.\n",
+        kiln::detail::memory_summary_table(kiln::detail::str("cuda:", device_, " (", name, ")"), s,
+                                           static_cast<int64_t>(total_b))));
   }
 
   const int device_;
@@ -341,7 +356,7 @@ class DeviceCache {
   std::unordered_map<void*, Block*> live_;
   detail::DeferredFrees<Block*, cudaEvent_t> deferred_;  // freed blocks waiting for other streams' work
   std::vector<cudaEvent_t> spare_events_;                // completed events, reused by later frees
-  MemoryStats stats_;
+  kiln::detail::MemoryBudget budget_;                    // counters and the per-process limit
 };
 
 /// One cache per visible device, made on first use and never destroyed: tensors held in static objects
@@ -403,6 +418,21 @@ int64_t memory_allocated(int device) { return memory_stats(device).allocated_byt
 int64_t memory_reserved(int device) { return memory_stats(device).reserved_bytes; }
 int64_t max_memory_allocated(int device) { return memory_stats(device).peak_allocated_bytes; }
 void reset_peak_memory_stats(int device) { cache(detail::checked_device(device)).reset_peak(); }
+
+std::string memory_summary(int device) {
+  const int d = detail::checked_device(device);
+  return kiln::detail::memory_summary_table(kiln::detail::str("cuda:", d, " (", device_name(d), ")"),
+                                            cache(d).stats(), static_cast<int64_t>(mem_get_info(d).second));
+}
+
+void set_per_process_memory_fraction(double fraction, int device) {
+  KILN_CHECK(fraction > 0.0 && fraction <= 1.0, "set_per_process_memory_fraction: the fraction must be in (0, 1], got ",
+             fraction);
+  const int d = detail::checked_device(device);
+  const double total = static_cast<double>(mem_get_info(d).second);
+  // A fraction of 1 removes the cap: the device itself is the limit then.
+  cache(d).set_limit(fraction >= 1.0 ? 0 : static_cast<int64_t>(fraction * total));
+}
 
 void empty_cache() {
   for (int d = 0; d < device_count(); ++d) cache(d).empty_cache();

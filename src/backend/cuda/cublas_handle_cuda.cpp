@@ -71,6 +71,12 @@ cublasHandle_t handle_for(int device) {
   KILN_CUBLAS_CHECK(cublasCreate(&created));  // binds to the current device, which is `device`
   // Default math: no TF32 for float32 GEMMs, matching PyTorch's default (allow_tf32 = False).
   KILN_CUBLAS_CHECK(cublasSetMathMode(created, CUBLAS_DEFAULT_MATH));
+  // Determinism (kiln::set_deterministic is then free for GEMMs): cuBLAS routines give the same bits on every run
+  // on one GPU model when no atomics are used and each concurrent stream has its own workspace. Atomics are
+  // off by default, but say so, so that no later default or library update can switch them on; the per-stream
+  // workspace is set in cublas_handle() after every cublasSetStream (which would otherwise restore cuBLAS's
+  // shared default), which is why kiln needs no CUBLAS_WORKSPACE_CONFIG.
+  KILN_CUBLAS_CHECK(cublasSetAtomicsMode(created, CUBLAS_ATOMICS_NOT_ALLOWED));
   h = created;
   return h;
 }

@@ -59,6 +59,8 @@ int64_t memory_allocated(int) { no_cuda("cuda::memory_allocated"); }
 int64_t memory_reserved(int) { no_cuda("cuda::memory_reserved"); }
 int64_t max_memory_allocated(int) { no_cuda("cuda::max_memory_allocated"); }
 void reset_peak_memory_stats(int) { no_cuda("cuda::reset_peak_memory_stats"); }
+std::string memory_summary(int) { no_cuda("cuda::memory_summary"); }
+void set_per_process_memory_fraction(double, int) { no_cuda("cuda::set_per_process_memory_fraction"); }
 /// Nothing is cached without CUDA, so there is nothing to give back (as torch.cuda.empty_cache()).
 void empty_cache() {}
 Allocator& caching_allocator() { no_cuda("the CUDA caching allocator"); }

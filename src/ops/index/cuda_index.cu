@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
+#include "kiln/core/deterministic.h"
 #include "kiln/cuda/cuda.h"
 #include "ops/check/cuda_first_bad.cuh"
 #include "ops/index/index_kernels.h"
@@ -79,6 +80,40 @@ void launch_index(const IndexArgs& a, const F& f, int64_t total, cudaStream_t st
   KILN_CUDA_KERNEL_CHECK();
 }
 
+// ---- scatter_add in deterministic mode (kiln::set_deterministic) ----
+// Float atomics add in whatever order threads arrive, so the usual kernel's sums change from run to run.
+// Outer positions never write the same element of self (see IndexGeom), so one thread per outer position that
+// adds its inner steps in order is race-free without atomics and sums in the CPU loop's order, in opmath as the
+// CPU does: the same bits on every run, and the CPU's bits. It has less parallelism (outer positions only), so it
+// runs only in deterministic mode.
+struct OrderedAddFn {
+  template <typename T>
+  __device__ void operator()(T* self, T* other) const {
+    *self = static_cast<T>(static_cast<opmath_t<T>>(*self) + static_cast<opmath_t<T>>(*other));
+  }
+};
+
+template <typename I, typename T>
+__global__ void ordered_scatter_add_kernel(IndexGeom g, const I* idx, T* self, T* other,
+                                           const unsigned long long* verdict) {
+  if (verdict && *verdict != kNoBadElement) return;  // as index_apply_kernel: a bad index means touch nothing
+  int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < g.outer; o += stride) {
+    int64_t oi, os, oo;
+    g.offsets(o, oi, os, oo);
+    for (int64_t j = 0; j < g.inner; ++j) index_element(g, oi, os, oo, j, idx, self, other, OrderedAddFn{});
+  }
+}
+
+template <typename I, typename T>
+void launch_ordered_scatter_add(const IndexArgs& a, cudaStream_t stream) {
+  ordered_scatter_add_kernel<I, T><<<blocks_for(a.geom.outer), kThreads, 0, stream>>>(
+      a.geom, static_cast<const I*>(a.index), static_cast<T*>(a.self), static_cast<T*>(a.other),
+      static_cast<const unsigned long long*>(a.verdict));
+  KILN_CUDA_KERNEL_CHECK();
+}
+// ---- end of deterministic scatter_add ----
+
 void index_apply_cuda(const IndexArgs& a, IndexMode mode, const Scalar& fill) {
   const int64_t total = a.geom.outer * a.geom.inner;
   if (total == 0) return;
@@ -95,6 +130,8 @@ void index_apply_cuda(const IndexArgs& a, IndexMode mode, const Scalar& fill) {
         case IndexMode::ScatterAdd:
           if constexpr (std::is_same<T, bool>::value)
             throw DTypeError("scatter_add: bool tensors are not supported; cast to uint8 first");
+          else if (is_deterministic() && is_floating_point(a.dtype))
+            return launch_ordered_scatter_add<scalar_t, T>(a, stream);  // integer atomics are exact already
           else
             return launch_index<scalar_t, T>(a, ScatterAddFn{}, total, stream);
       }
