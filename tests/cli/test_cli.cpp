@@ -289,6 +289,41 @@ TEST_F(KilnCli, TrainAndEvalOnATinyMnistFolder) {
   EXPECT_NE(text.out.find("confusion matrix"), std::string::npos) << text.describe();
 }
 
+// Every option takes effect or is refused with a message naming it.
+TEST_F(KilnCli, InvalidTrainOptionsAreRefused) {
+  const std::string out = " --out '" + root_ + "/refused'";
+  expect_clean_failure(run("train --device cpu --lr inf" + out), {"--lr", "inf"});
+  expect_clean_failure(run("train --device cpu --lr nan" + out), {"--lr"});
+  expect_clean_failure(run("train --device cpu --lr 0" + out), {"--lr"});
+  expect_clean_failure(run("train --device cpu --out ''"), {"--out", "empty"});
+  expect_clean_failure(run("train --device cpu --limit -1" + out), {"--limit", "-1"});
+  expect_clean_failure(run("train --device cpu --workers -5" + out), {"--workers", "-5"});
+}
+
+// A learning rate that blows the weights up stops training with the epoch and batch named, exit 1, and no
+// checkpoint of the broken weights.
+TEST_F(KilnCli, NonFiniteLossStopsTrainingAndNamesTheBatch) {
+  const std::string data = tiny_dataset(), out = root_ + "/exploded";
+  Result r = run("train --device cpu --dataset mnist --data '" + data +
+                 "' --optimizer sgd --lr 1e38 --batch-size 8 --epochs 2 --hidden 8 --out '" + out + "'");
+  expect_clean_failure(r, {"non-finite at epoch 0, batch"});
+  EXPECT_FALSE(std::filesystem::exists(out + "/checkpoint.safetensors"));
+}
+
+// --lr with --resume replaces the checkpoint's rate, and the new checkpoint says so.
+TEST_F(KilnCli, LrWithResumeTakesEffect) {
+  const std::string data = tiny_dataset(), out = root_ + "/relr";
+  const std::string common = "train --device cpu --dataset mnist --data '" + data + "' --hidden 8 --out '" + out + "'";
+  Result first = run(common + " --epochs 1 --lr 0.001");
+  ASSERT_TRUE(first.exited && first.code == 0) << first.describe();
+  Result second = run(common + " --epochs 2 --resume --lr 0.05");
+  ASSERT_TRUE(second.exited && second.code == 0) << second.describe();
+  EXPECT_EQ(std::stod(load_checkpoint(out + "/checkpoint.safetensors").metadata.at("lr")), 0.05);
+  Result third = run(common + " --epochs 3 --resume");  // without --lr: the checkpoint's rate continues
+  ASSERT_TRUE(third.exited && third.code == 0) << third.describe();
+  EXPECT_EQ(std::stod(load_checkpoint(out + "/checkpoint.safetensors").metadata.at("lr")), 0.05);
+}
+
 TEST_F(KilnCli, MissingDataFolderNamesTheMissingFile) {
   Result r = run("train --device cpu --data /nonexistent --out '" + root_ + "/nodata'");
   expect_clean_failure(r, {"/nonexistent", "train-images-idx3-ubyte"});

@@ -32,6 +32,7 @@ struct TrainArgs {
   int64_t limit = 0;
   std::string out = "runs/fashion-mlp";
   bool resume = false, json = false, deterministic = false;
+  bool lr_given = false;  // --lr was on the command line (with --resume it replaces the checkpoint's)
 };
 
 /// --batch-size: a positive number, or 0 for "auto".
@@ -93,7 +94,10 @@ void run_train(const TrainArgs& a) {
   int64_t batch_size = parse_batch_size(a.batch_size);
   KILN_CHECK(batch_size > 0 || !a.resume, "--batch-size auto cannot be combined with --resume: pass the batch size "
              "of the first run (the checkpoint's batch_size metadata)");
-  KILN_CHECK(a.lr > 0, "--lr must be positive, got ", a.lr);
+  KILN_CHECK(std::isfinite(a.lr) && a.lr > 0, "--lr must be a positive finite number, got ", a.lr);
+  KILN_CHECK(!a.out.empty(), "--out must name a folder, got an empty string");
+  KILN_CHECK(a.limit >= 0, "--limit must be 0 (all the training images) or a positive count, got ", a.limit);
+  KILN_CHECK(a.workers >= -1, "--workers must be -1 (automatic), 0 or a positive count, got ", a.workers);
   auto [device, why] = choose_device(a.device);
   std::ostream& log = a.json ? std::cerr : std::cout;
   log << "device: " << why << "\n";
@@ -106,9 +110,12 @@ void run_train(const TrainArgs& a) {
   Task task = make_task(a.dataset, a.data_dir);
   Split train_split = load_split(task, true), test_split = load_split(task, false);
   if (a.limit > 0 && a.limit < train_split.images.size(0)) {
-    train_split.images = train_split.images.narrow(0, 0, a.limit);
-    train_split.labels = train_split.labels.narrow(0, 0, a.limit);
+    // Copies, so the full set is freed instead of kept alive behind a view.
+    train_split.images = train_split.images.narrow(0, 0, a.limit).clone();
+    train_split.labels = train_split.labels.narrow(0, 0, a.limit).clone();
   }
+  KILN_CHECK_T(IOError, train_split.images.size(0) > 0, "the training set in '", task.data_dir,
+               "' has no images: nothing to train on");
   log << "data: " << task.dataset << " from " << task.data_dir << " (" << train_split.images.size(0) << " train, "
       << test_split.images.size(0) << " test)\n";
 
@@ -150,6 +157,13 @@ void run_train(const TrainArgs& a) {
                  "; use the same settings to resume");
     }
     restore(ck, model.module(), model.optimizer());
+    // Every option takes effect or is refused: an explicit --lr replaces the checkpoint's learning rate, and
+    // the metadata records the rate this run really uses.
+    for (auto& group : model.optimizer()->param_groups()) {
+      if (a.lr_given) group.options().set_lr(a.lr);
+      model.metadata()["lr"] = std::to_string(group.options().get_lr());
+    }
+    if (a.lr_given) log << "learning rate set to " << a.lr << " (--lr) after resuming\n";
     auto epoch = ck.metadata.find("epoch");
     KILN_CHECK_T(IOError, epoch != ck.metadata.end(), "--resume: checkpoint '", ckpt_path,
                  "' has no 'epoch' in its metadata: it was not written by `kiln train`");
@@ -222,7 +236,8 @@ void add_train_command(CLI::App& app) {
                   "Samples per batch, or 'auto': the largest whose training step fits in memory (GPU memory, or on "
                   "the CPU the available RAM)")
       ->capture_default_str();
-  cmd->add_option("--lr", args->lr, "Learning rate")->capture_default_str();
+  CLI::Option* lr = cmd->add_option("--lr", args->lr, "Learning rate (with --resume: replaces the checkpoint's)");
+  lr->capture_default_str();
   cmd->add_option("--optimizer", args->optimizer, "sgd, adam or adamw (also rmsprop, adagrad)")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed for initialisation and shuffling")->capture_default_str();
   cmd->add_option("--workers", args->workers, "Background batch-loading threads (-1: 0 on CPU, 2 on GPU)")
@@ -234,6 +249,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print a JSON object with the results as the last line");
   cmd->add_flag("--deterministic", args->deterministic,
                 "Bit-identical runs on the same device (kiln::set_deterministic: ordered GPU sums instead of atomics)");
-  cmd->callback([args] { run_train(*args); });
+  cmd->callback([args, lr] {
+    args->lr_given = lr->count() > 0;
+    run_train(*args);
+  });
 }
 }  // namespace kiln::cli
