@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/core/error.h"
 #include "kiln/tensor/tensor.h"
 #include "test_device.h"
 
@@ -22,6 +23,17 @@ inline std::string data_dir() {
 
 /// Float64 copy of a tensor's values on the host (the reference side of comparisons).
 inline std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+
+/// The message of the kiln::Error that f throws; empty when it throws none.
+template <typename F>
+std::string message_of(const F& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 /// Asserts same shape and every element within atol + rtol*|expected| (NaNs must match NaNs).
 inline void expect_close(const Tensor& actual, const Tensor& expected, double rtol = 1e-5, double atol = 1e-6) {

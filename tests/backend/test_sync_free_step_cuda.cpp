@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "gpu_skip.h"
+#include "test_util.h"
 #include "kiln/autograd/autograd.h"
 #include "kiln/core/error.h"
 #include "kiln/core/generator.h"
@@ -42,14 +42,7 @@ Tensor gpu_index(std::vector<int64_t> v) {
   return tensor(v, {n}).to(kGpu);
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::message_of;
 
 TEST(SyncFreeStepCUDA, MlpCrossEntropyAdamStepsNeverWait) {
   KILN_SKIP_WITHOUT_GPU();

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "io/idx.h"
+#include "cli/tiny_mnist.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/data/datasets.h"
 #include "kiln/io/checkpoint.h"
@@ -116,20 +116,7 @@ class KilnCli : public testing::Test {
   // past loading data: they then run without Fashion-MNIST installed, and fast.
   static std::string tiny_dataset() {
     const std::string dir = root_ + "/tiny";
-    if (fs::exists(dir + "/t10k-labels-idx1-ubyte")) return dir;
-    fs::create_directories(dir);
-    auto write = [&](const std::string& prefix, int64_t n) {
-      io::IdxArray images, labels;
-      images.shape = {n, 28, 28};
-      images.bytes.resize(static_cast<size_t>(n * 28 * 28));
-      for (size_t i = 0; i < images.bytes.size(); ++i) images.bytes[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
-      labels.shape = {n};
-      for (int64_t i = 0; i < n; ++i) labels.bytes.push_back(static_cast<uint8_t>(i % 10));
-      io::write_idx(dir + "/" + prefix + "-images-idx3-ubyte", images);
-      io::write_idx(dir + "/" + prefix + "-labels-idx1-ubyte", labels);
-    };
-    write("train", 64);
-    write("t10k", 32);
+    if (!fs::exists(dir + "/t10k-labels-idx1-ubyte")) test::write_tiny_mnist(dir, 64, 32);
     return dir;
   }
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "io/idx.h"
+#include "cli/tiny_mnist.h"
 #include "kiln/io/checkpoint.h"
 
 namespace {
@@ -47,22 +47,7 @@ class KilnCliDiagnostics : public testing::Test {
     if (!root_.empty()) fs::remove_all(root_, ec);
   }
 
-  // MNIST-format files: random pixels, labels i % 10.
-  static void write_tiny_dataset(const std::string& dir) {
-    fs::create_directories(dir);
-    auto write = [&](const std::string& prefix, int64_t n) {
-      io::IdxArray images, labels;
-      images.shape = {n, 28, 28};
-      images.bytes.resize(static_cast<size_t>(n * 28 * 28));
-      for (size_t i = 0; i < images.bytes.size(); ++i) images.bytes[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
-      labels.shape = {n};
-      for (int64_t i = 0; i < n; ++i) labels.bytes.push_back(static_cast<uint8_t>(i % 10));
-      io::write_idx(dir + "/" + prefix + "-images-idx3-ubyte", images);
-      io::write_idx(dir + "/" + prefix + "-labels-idx1-ubyte", labels);
-    };
-    write("train", 200);
-    write("t10k", 50);
-  }
+  static void write_tiny_dataset(const std::string& dir) { test::write_tiny_mnist(dir, 200, 50); }
 
   struct Result {
     int code = -1;

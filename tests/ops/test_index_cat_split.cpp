@@ -26,14 +26,7 @@ class IndexCatSplitTest : public test::DeviceTest {
   Generator gen_{99};
 };
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::message_of;
 
 // Host reference of cat for 2-D row-major inputs along dim 0 or 1.
 std::vector<double> ref_cat2d(const std::vector<Tensor>& ts, int dim) {

@@ -28,14 +28,7 @@ class IndexGatherTest : public test::DeviceTest {
   Generator gen_{5};
 };
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::message_of;
 
 TEST_P(IndexGatherTest, IndexSelect) {
   KILN_SKIP_IF_NO_DEVICE();

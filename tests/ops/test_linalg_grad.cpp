@@ -87,14 +87,7 @@ TEST_P(LinalgGradTest, DoubleBackwardThroughMm) {
   test::expect_values(ga[0], expect, 1e-10);
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::message_of;
 
 TEST_P(LinalgGradTest, ShapeErrorsNameBothShapes) {
   KILN_SKIP_IF_NO_DEVICE();
