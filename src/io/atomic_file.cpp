@@ -1,13 +1,16 @@
 // The one temp-file + fsync + rename + directory-fsync routine behind every file kiln writes.
 #include "io/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "kiln/core/error.h"
 
@@ -38,6 +41,29 @@ std::string parent_dir(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// Removes "<path>.tmp.<pid>.<n>" files left by writers of `path` that were killed before they could clean up:
+// those whose process no longer exists. A live process's (this one's included) are left alone.
+void remove_stale_temps(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = parent_dir(path);
+  const std::string prefix = path.substr(slash == std::string::npos ? 0 : slash + 1) + ".tmp.";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = name.substr(prefix.size());  // "<pid>.<n>"
+    const size_t dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0 || dot > 9 || dot + 1 == rest.size() ||
+        rest.find_first_not_of("0123456789.") != std::string::npos || rest.find('.', dot + 1) != std::string::npos)
+      continue;
+    const long pid = std::stol(rest.substr(0, dot));  // at most 9 digits: cannot overflow
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
+      ::unlink((dir + "/" + name).c_str());
+  }
+  ::closedir(d);
+}
+
 // Owns the temporary file until it is renamed: every exit before that closes and removes it.
 struct TempFile {
   std::string name;
@@ -66,6 +92,7 @@ void AtomicWriter::write(const void* data, size_t n) {
 void write_file_atomic(const std::string& path, const std::function<void(AtomicWriter&)>& body,
                        const std::string& what) {
   if (path.empty()) fail(what, path, "the path is empty", ENOENT);
+  remove_stale_temps(path);
   // One counter for the whole process: unique across threads; the pid makes it unique across processes.
   static std::atomic<uint64_t> counter{0};
   TempFile tmp;

@@ -23,8 +23,8 @@ nlohmann::json to_json(const EpochLogs& e) {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   return {{"epoch", e.epoch + 1},   {"loss", num(e.loss)},
           {"accuracy", num(e.accuracy)}, {"val_loss", num(e.val_loss)},
-          {"val_accuracy", num(e.val_accuracy)}, {"seconds", e.seconds},
-          {"samples_per_second", e.samples_per_second}, {"lr", num(e.lr)}};
+          {"val_accuracy", num(e.val_accuracy)}, {"seconds", num(e.seconds)},
+          {"samples_per_second", num(e.samples_per_second)}, {"lr", num(e.lr)}};
 }
 
 void write_text_atomic(const std::string& path, const std::string& text, const char* what) {
@@ -60,6 +60,31 @@ ModelCheckpoint::ModelCheckpoint(std::string path, bool save_best_only, std::str
   EpochLogs{}.get(monitor_);
 }
 
+std::string epoch_logs_to_json(const EpochLogs& e) { return to_json(e).dump(); }
+
+EpochLogs epoch_logs_from_json(const std::string& line) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const std::exception& e) {
+    throw IOError(std::string("not a JSON object of epoch metrics: ") + e.what());
+  }
+  KILN_CHECK_T(IOError, j.is_object(), "not a JSON object of epoch metrics");
+  auto num = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN; };
+  EpochLogs e;
+  const double epoch = num("epoch");
+  KILN_CHECK_T(IOError, std::isfinite(epoch) && epoch >= 1 && epoch <= 1e7, "epoch metrics without a valid 'epoch'");
+  e.epoch = static_cast<int>(epoch) - 1;
+  e.loss = num("loss");
+  e.accuracy = num("accuracy");
+  e.val_loss = num("val_loss");
+  e.val_accuracy = num("val_accuracy");
+  e.seconds = num("seconds");
+  e.samples_per_second = num("samples_per_second");
+  e.lr = num("lr");
+  return e;
+}
+
 void ModelCheckpoint::on_epoch_end(Model& model, const EpochLogs& logs) {
   if (best_only_) {
     double v = logs.get(monitor_);
@@ -70,6 +95,12 @@ void ModelCheckpoint::on_epoch_end(Model& model, const EpochLogs& logs) {
   }
   auto meta = model.metadata();
   meta["epoch"] = std::to_string(logs.epoch + 1);  // epochs completed
+  // The epoch's metrics travel with the weights, so a resume can restore a metrics row that a kill between
+  // this save and the metrics log's write would otherwise lose. Without the timings: they differ from run to
+  // run, and a deterministic run must write the same checkpoint bytes.
+  EpochLogs row = logs;
+  row.seconds = row.samples_per_second = NAN;
+  meta["epoch_logs"] = epoch_logs_to_json(row);
   save_checkpoint(path_, model.module(), model.optimizer(), meta);
 }
 
@@ -112,28 +143,14 @@ std::vector<EpochLogs> JSONLinesLogger::read(const std::string& path) {
   if (!in) return out;
   std::string line;
   int n = 0;
-  auto num = [](const nlohmann::json& j, const char* k) {
-    return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN;
-  };
   while (std::getline(in, line)) {
     ++n;
     if (line.empty()) continue;
-    nlohmann::json j;
     try {
-      j = nlohmann::json::parse(line);
-    } catch (const std::exception& e) {
-      throw IOError("metrics log '" + path + "': line " + std::to_string(n) + " is not JSON: " + e.what());
+      out.push_back(epoch_logs_from_json(line));
+    } catch (const IOError& e) {
+      throw IOError("metrics log '" + path + "': line " + std::to_string(n) + ": " + e.what());
     }
-    EpochLogs e;
-    e.epoch = static_cast<int>(num(j, "epoch")) - 1;
-    e.loss = num(j, "loss");
-    e.accuracy = num(j, "accuracy");
-    e.val_loss = num(j, "val_loss");
-    e.val_accuracy = num(j, "val_accuracy");
-    e.seconds = num(j, "seconds");
-    e.samples_per_second = num(j, "samples_per_second");
-    e.lr = num(j, "lr");
-    out.push_back(e);
   }
   return out;
 }

@@ -22,6 +22,7 @@
 #include "kiln/nn/container.h"
 #include "kiln/nn/layers/activation.h"
 #include "kiln/nn/layers/linear.h"
+#include "kiln/train/callbacks.h"
 
 namespace {
 using namespace kiln;
@@ -274,6 +275,24 @@ TEST_F(KilnCli, TrainAndEvalOnATinyMnistFolder) {
   ASSERT_TRUE(text.exited && text.code == 0) << text.describe();
   EXPECT_NE(text.out.find("accuracy"), std::string::npos) << text.describe();
   EXPECT_NE(text.out.find("confusion matrix"), std::string::npos) << text.describe();
+}
+
+// A kill between the checkpoint's save and the metrics write loses that epoch's row; resume restores it from
+// the checkpoint, so metrics.jsonl ends with one row per epoch.
+TEST_F(KilnCli, ResumeRestoresAMetricsRowLostToAKill) {
+  const std::string data = tiny_dataset(), out = root_ + "/killed";
+  const std::string common = "train --device cpu --dataset mnist --data '" + data + "' --hidden 8 --out '" + out + "'";
+  Result first = run(common + " --epochs 2");
+  ASSERT_TRUE(first.exited && first.code == 0) << first.describe();
+  std::string rows = slurp(out + "/metrics.jsonl");
+  rows = rows.substr(0, rows.find('\n') + 1);  // as if killed after epoch 2's checkpoint, before its row
+  std::ofstream(out + "/metrics.jsonl", std::ios::trunc) << rows;
+  Result resumed = run(common + " --epochs 3 --resume");
+  ASSERT_TRUE(resumed.exited && resumed.code == 0) << resumed.describe();
+  EXPECT_EQ(count_lines(out + "/metrics.jsonl"), 3u);
+  const auto logs = train::JSONLinesLogger::read(out + "/metrics.jsonl");
+  ASSERT_EQ(logs.size(), 3u);
+  for (int e = 0; e < 3; ++e) EXPECT_EQ(logs[e].epoch, e);
 }
 
 // Every option takes effect or is refused with a message naming it.

@@ -1,6 +1,7 @@
 // Tests for write_file_atomic: contents, temp-file naming and cleanup, failures at each step, concurrent writers.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -78,6 +79,26 @@ TEST_F(AtomicFileTest, WritesBytesAndReplacesAnExistingFile) {
   EXPECT_TRUE(fs::exists(p));
   EXPECT_EQ(fs::file_size(p), 0u);
   EXPECT_EQ(listing(), std::vector<std::string>{"a.bin"});
+}
+
+// A writer killed before its rename leaves "<path>.tmp.<pid>.<n>"; the next write of the same path removes it
+// when that process is gone, and leaves a live process's (it may be mid-write) and other files alone.
+TEST_F(AtomicFileTest, StaleTemporariesOfDeadWritersAreRemoved) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);  // child is now a pid with no process
+  const std::string p = path("ck.safetensors");
+  const std::string dead = p + ".tmp." + std::to_string(child) + ".7";
+  const std::string live = p + ".tmp." + std::to_string(::getpid()) + ".99";
+  const std::string other = path("ck.safetensors.tmp.notes");
+  for (const std::string& f : {dead, live, other}) std::ofstream(f) << "x";
+  write_file_atomic(p, "new", 3);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(other));
+  EXPECT_EQ(slurp(p), "new");
 }
 
 TEST_F(AtomicFileTest, StreamsSeveralWritesThroughTheTemporaryFile) {

@@ -5,6 +5,8 @@
 #include <tuple>
 #include <vector>
 
+#include "kiln/nn/functional.h"
+#include "kiln/nn/layers/linear.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/index.h"
 #include "kiln/tensor/ops/linalg.h"
@@ -48,6 +50,21 @@ TEST(LibtorchSpelling, IntegerDimsAndTupleReductions) {
   expect_values(top, {5, 3, 6, 4});
   expect_values(where, {1, 2, 2, 0});
   expect_values(std::get<0>(x.sort(1, true)), {5, 3, 1, 6, 4, 2});
+}
+
+TEST(LibtorchSpelling, NamedParametersAndReductionConstants) {
+  nn::Linear fc(3, 2);
+  std::vector<std::string> names;
+  for (const auto& p : fc->named_parameters()) {
+    names.push_back(p.key());
+    EXPECT_TRUE(p.value().requires_grad());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"weight", "bias"}));
+  for (const auto& [name, t] : fc->named_parameters()) EXPECT_FALSE(name.empty() || !t.defined());
+  Tensor x = m23(), y = zeros({2, 3});
+  EXPECT_NEAR(nn::functional::mse_loss(x, y, kSum).item<double>(), 91.0, 1e-4);
+  EXPECT_NEAR(nn::functional::mse_loss(x, y, kMean).item<double>(), 91.0 / 6, 1e-4);
+  EXPECT_EQ(nn::functional::mse_loss(x, y, kNone).sizes(), (Shape{2, 3}));
 }
 
 TEST(LibtorchSpelling, ComparisonsClampsAndPieces) {

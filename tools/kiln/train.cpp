@@ -172,6 +172,17 @@ void run_train(const TrainArgs& a) {
     initial_epoch = static_cast<int>(done);
     previous = train::JSONLinesLogger::read(metrics_path);
     if (static_cast<int>(previous.size()) > initial_epoch) previous.resize(initial_epoch);
+    // A kill between the checkpoint's save and the metrics log's write loses the last epoch's row: the
+    // checkpoint carries it, so put it back.
+    auto last = ck.metadata.find("epoch_logs");
+    if (static_cast<int>(previous.size()) == initial_epoch - 1 && last != ck.metadata.end()) {
+      train::EpochLogs row = train::epoch_logs_from_json(last->second);
+      if (row.epoch == initial_epoch - 1) {
+        previous.push_back(row);
+        log << "restored epoch " << initial_epoch << "'s metrics row from the checkpoint (the last run was "
+            << "interrupted before writing it)\n";
+      }
+    }
     log << "resuming from " << ckpt_path << " after epoch " << initial_epoch << "\n";
   }
 

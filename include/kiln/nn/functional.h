@@ -10,6 +10,12 @@ namespace kiln::nn {
 
 /// How a loss reduces its per-element values: torch's reduction='none' | 'mean' | 'sum'.
 enum class Reduction { None, Mean, Sum };
+}  // namespace kiln::nn
+namespace kiln {
+/// libtorch's spellings of the reductions: F::mse_loss(x, y, kSum).
+constexpr nn::Reduction kNone = nn::Reduction::None, kMean = nn::Reduction::Mean, kSum = nn::Reduction::Sum;
+}  // namespace kiln
+namespace kiln::nn {
 /// Parses "none", "mean", "sum"; throws ValueError naming the accepted values otherwise.
 Reduction parse_reduction(const std::string& s);
 const char* reduction_name(Reduction r);

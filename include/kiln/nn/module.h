@@ -19,7 +19,14 @@ template <typename Contained>
 class ModuleHolder;
 
 /// Ordered (name, tensor) pairs, in registration order (depth first for nested modules).
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+/// A named parameter or buffer: .first/.second (or a structured binding), or libtorch's .key()/.value().
+struct NamedTensor : std::pair<std::string, Tensor> {
+  using std::pair<std::string, Tensor>::pair;
+  const std::string& key() const { return first; }
+  const Tensor& value() const { return second; }
+  Tensor& value() { return second; }
+};
+using NamedTensors = std::vector<NamedTensor>;
 
 /// The base class of all layers, as torch::nn::Module. Subclasses register their parameters, buffers and
 /// submodules in their constructor; every traversal (parameters(), state_dict(), to(), ...) follows

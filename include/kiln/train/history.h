@@ -20,6 +20,11 @@ struct EpochLogs {
   double get(const std::string& key) const;
 };
 
+/// One metrics.jsonl line for an epoch, and back (the epoch is 1-based in the text, as `kiln train` writes it).
+/// from_json throws IOError when the text is not such a line.
+std::string epoch_logs_to_json(const EpochLogs& e);
+EpochLogs epoch_logs_from_json(const std::string& line);
+
 struct History {
   std::vector<EpochLogs> epochs;
   /// One value per epoch for the given key (see EpochLogs::get).

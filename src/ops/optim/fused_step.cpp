@@ -14,7 +14,7 @@ KILN_DEFINE_DISPATCH(rmsprop_step_stub);
 KILN_DEFINE_DISPATCH(adagrad_step_stub);
 
 namespace {
-const Tensor kNone;
+const Tensor kNoTensor;
 
 // The gradient as the update needs it: on the parameter's device, of its shape, cast to its dtype.
 Tensor checked_grad(const Tensor& param, const Tensor& grad, const char* op) {
@@ -71,7 +71,7 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, c
   check_state(exp_avg, op, "exp_avg");
   check_state(exp_avg_sq, op, "exp_avg_sq");
   if (h.amsgrad) check_state(max_exp_avg_sq, op, "max_exp_avg_sq");
-  const Tensor& vmax = h.amsgrad ? max_exp_avg_sq : kNone;
+  const Tensor& vmax = h.amsgrad ? max_exp_avg_sq : kNoTensor;
   if (try_fused(path, param, g, {&exp_avg, &exp_avg_sq, &vmax}, op, [&](const Tensor& gc) {
         adam_step_stub(param.device().type(), param, gc, exp_avg, exp_avg_sq, vmax, h, op_stream(param.device()));
       }))
@@ -101,7 +101,7 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
   NoGradGuard no_grad;
   Tensor g = checked_grad(param, grad, "SGD");
   if (h.momentum != 0) check_state(momentum_buffer, "SGD", "momentum_buffer");
-  const Tensor& buf = h.momentum != 0 ? momentum_buffer : kNone;
+  const Tensor& buf = h.momentum != 0 ? momentum_buffer : kNoTensor;
   if (try_fused(path, param, g, {&buf}, "SGD",
                 [&](const Tensor& gc) {
                   sgd_step_stub(param.device().type(), param, gc, buf, h, op_stream(param.device()));
@@ -129,8 +129,8 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
   check_state(square_avg, "RMSprop", "square_avg");
   if (h.centered) check_state(grad_avg, "RMSprop", "grad_avg");
   if (h.momentum > 0) check_state(momentum_buffer, "RMSprop", "momentum_buffer");
-  const Tensor& gavg = h.centered ? grad_avg : kNone;
-  const Tensor& buf = h.momentum > 0 ? momentum_buffer : kNone;
+  const Tensor& gavg = h.centered ? grad_avg : kNoTensor;
+  const Tensor& buf = h.momentum > 0 ? momentum_buffer : kNoTensor;
   if (try_fused(path, param, g, {&square_avg, &gavg, &buf}, "RMSprop", [&](const Tensor& gc) {
         rmsprop_step_stub(param.device().type(), param, gc, square_avg, gavg, buf, h, op_stream(param.device()));
       }))
