@@ -106,7 +106,7 @@ Tensor& mul_(Tensor& self, const Tensor& b) {
     NoGradGuard no_grad;
     old_self = clone(self);
   }
-  SavedTensor sb = track ? SavedTensor(b) : SavedTensor();
+  SavedTensor sb = track ? ops::save_inplace_operand(b, self) : SavedTensor();
   ops::binary_inplace("mul_", self, b, BinaryOp::Mul, rt, 1);
   if (track)
     autograd::record("MulBackward0", self, {self, b},
@@ -136,7 +136,7 @@ Tensor& div_(Tensor& self, const Tensor& b) {
   DType rt = ops::floating_compute(result_type(self, b));
   bool track = ops::begin_inplace("div_", self, {&b}, ops::broadcast_shape("div_", self.sizes(), b.sizes()), rt);
   InputMeta ms(self), mb(b);
-  SavedTensor sb = track ? SavedTensor(b) : SavedTensor();
+  SavedTensor sb = track ? ops::save_inplace_operand(b, self) : SavedTensor();
   ops::binary_inplace("div_", self, b, BinaryOp::Div, rt, 1);
   if (track) {
     ops::SavedOutput so(self);

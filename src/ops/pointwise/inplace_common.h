@@ -11,6 +11,11 @@ void store_result(Tensor& self, const Tensor& r);
 /// version). Returns whether the op must be recorded for autograd.
 bool begin_inplace(const char* op, Tensor& self, const std::vector<const Tensor*>& others, const Shape& result_shape,
                    DType result_dtype);
+/// Saves an operand of an in-place op on self. An operand that is self itself becomes the op's output, whose
+/// grad_fn is the node saving it: it is saved without its graph, or node and tensor would keep each other alive.
+inline autograd::SavedTensor save_inplace_operand(const Tensor& operand, const Tensor& self) {
+  return autograd::SavedTensor(operand, operand.impl_ptr() == self.impl_ptr());
+}
 /// self = op(self, b) computed in rt: straight into self when rt is self's dtype, else wider then stored.
 void binary_inplace(const char* op, Tensor& self, const Tensor& b, BinaryOp bop, DType rt, const Scalar& alpha);
 /// self = op(self, s) (or op(s, self) when scalar_first), as binary_inplace.

@@ -114,7 +114,8 @@ void ternary_inplace(const char* op, ops::TernaryOp top, Tensor& self, const Ten
 Tensor& addcmul_(Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha) {
   bool track = false;
   bool want = autograd::needs_grad({&self, &a, &b});  // saved before the write in case a or b alias self
-  SavedTensor sa = want ? SavedTensor(a) : SavedTensor(), sb = want ? SavedTensor(b) : SavedTensor();
+  SavedTensor sa = want ? ops::save_inplace_operand(a, self) : SavedTensor(),
+              sb = want ? ops::save_inplace_operand(b, self) : SavedTensor();
   InputMeta ms(self), ma(a), mb(b);
   ternary_inplace("addcmul_", ops::TernaryOp::Addcmul, self, a, b, alpha, track);
   if (track)
@@ -132,7 +133,8 @@ Tensor& addcmul_(Tensor& self, const Tensor& a, const Tensor& b, const Scalar& a
 Tensor& addcdiv_(Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha) {
   bool track = false;
   bool want = autograd::needs_grad({&self, &a, &b});  // saved before the write in case a or b alias self
-  SavedTensor sa = want ? SavedTensor(a) : SavedTensor(), sb = want ? SavedTensor(b) : SavedTensor();
+  SavedTensor sa = want ? ops::save_inplace_operand(a, self) : SavedTensor(),
+              sb = want ? ops::save_inplace_operand(b, self) : SavedTensor();
   InputMeta ms(self), ma(a), mb(b);
   ternary_inplace("addcdiv_", ops::TernaryOp::Addcdiv, self, a, b, alpha, track);
   if (track)
