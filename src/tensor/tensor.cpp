@@ -20,7 +20,13 @@ const Shape& Tensor::sizes() const { return checked(impl_).sizes; }
 const Shape& Tensor::strides() const { return checked(impl_).strides; }
 int64_t Tensor::size(int64_t d) const { return sizes()[wrap_dim(d, dim(), "size")]; }
 int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim(d, dim(), "stride")]; }
-int64_t Tensor::numel() const { return shape_numel(sizes()); }
+// A plain product: every way a tensor is made (make_tensor, from_blob, view, reshape, expand) already refused
+// sizes whose count overflows, so numel(), called by every op, does not check again.
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t s : sizes()) n *= s;
+  return n;
+}
 int64_t Tensor::storage_offset() const { return checked(impl_).offset; }
 DType Tensor::dtype() const { return checked(impl_).dtype; }
 Device Tensor::device() const { return checked(impl_).storage->device(); }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_run.h"
 #include "cli/tiny_mnist.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/data/datasets.h"
@@ -29,36 +30,9 @@ using namespace kiln;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// <build>/tests/kiln_tests -> <build>/bin/kiln (tests/CMakeLists.txt does not pass the binary's path).
-std::string kiln_binary() {
-  char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  buf[n] = '\0';
-  return (fs::path(buf).parent_path().parent_path() / "bin" / "kiln").string();
-}
-
-struct Result {
-  bool exited = false;  ///< false: killed by a signal (a crash)
-  int code = -1;
-  std::string out, err;
-  /// The last non-empty stdout line parsed as JSON (null when it is not JSON).
-  json last_json() const {
-    std::istringstream in(out);
-    std::string line, last;
-    while (std::getline(in, line))
-      if (!line.empty()) last = line;
-    return json::parse(last, nullptr, /*allow_exceptions=*/false);
-  }
-  std::string describe() const {
-    return "exit " + (exited ? std::to_string(code) : "by signal") + "\n--- stdout:\n" + out + "\n--- stderr:\n" + err;
-  }
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+using test::kiln_binary;
+using test::slurp;
+using Result = test::CliResult;
 
 size_t count_lines(const std::string& path) {
   std::ifstream f(path);
@@ -95,17 +69,7 @@ class KilnCli : public testing::Test {
   // Runs `kiln args` (args are shell words: quote paths) with stdout and stderr captured.
   static Result run(const std::string& args) {
     static int counter = 0;
-    const std::string base = root_ + "/run" + std::to_string(counter++);
-    const std::string cmd = "'" + binary_ + "' " + args + " > '" + base + ".out' 2> '" + base + ".err' < /dev/null";
-    int status = std::system(cmd.c_str());
-    Result r;
-    if (status != -1 && WIFEXITED(status)) {
-      r.exited = true;
-      r.code = WEXITSTATUS(status);
-    }
-    r.out = slurp(base + ".out");
-    r.err = slurp(base + ".err");
-    return r;
+    return test::run_cli(binary_, args, root_ + "/run" + std::to_string(counter++));
   }
 
   static std::string fashion_dir() { return data::default_fashion_mnist_dir(); }

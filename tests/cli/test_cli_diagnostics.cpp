@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_run.h"
 #include "cli/tiny_mnist.h"
 #include "kiln/io/checkpoint.h"
 
@@ -23,19 +24,13 @@ using namespace kiln;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+using test::slurp;
 
 class KilnCliDiagnostics : public testing::Test {
  protected:
   void SetUp() override {
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    ASSERT_GT(n, 0);
-    buf[n] = '\0';
-    binary_ = (fs::path(buf).parent_path().parent_path() / "bin" / "kiln").string();
+    binary_ = test::kiln_binary();
+    ASSERT_FALSE(binary_.empty()) << "cannot read /proc/self/exe";
     if (!fs::exists(binary_)) GTEST_SKIP() << "the kiln binary is not at '" << binary_ << "': build kiln_cli";
     std::string tmpl = ::testing::TempDir() + "kiln_diag_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
@@ -49,26 +44,9 @@ class KilnCliDiagnostics : public testing::Test {
 
   static void write_tiny_dataset(const std::string& dir) { test::write_tiny_mnist(dir, 200, 50); }
 
-  struct Result {
-    int code = -1;
-    std::string out, err;
-    json last_json() const {
-      std::istringstream in(out);
-      std::string line, last;
-      while (std::getline(in, line))
-        if (!line.empty()) last = line;
-      return json::parse(last, nullptr, false);
-    }
-  };
+  using Result = test::CliResult;
   Result run(const std::string& args) {
-    const std::string base = root_ + "/run" + std::to_string(counter_++);
-    const std::string cmd = "'" + binary_ + "' " + args + " > '" + base + ".out' 2> '" + base + ".err' < /dev/null";
-    const int status = std::system(cmd.c_str());
-    Result r;
-    if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
-    r.out = slurp(base + ".out");
-    r.err = slurp(base + ".err");
-    return r;
+    return test::run_cli(binary_, args, root_ + "/run" + std::to_string(counter_++));
   }
   std::string train_args(const std::string& out) const {
     return "train --dataset mnist --data '" + root_ + "/tiny' --device cpu --epochs 2 --json --out '" + root_ + "/" +

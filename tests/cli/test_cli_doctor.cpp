@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/cli_run.h"
 #include "kiln/cuda/cuda.h"
 
 namespace {
@@ -22,13 +23,7 @@ struct CliRun {
   std::string describe() const { return "exit " + std::to_string(code) + "\n--- output:\n" + out; }
 };
 
-std::string kiln_binary() {
-  char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  buf[n] = '\0';
-  return (fs::path(buf).parent_path().parent_path() / "bin" / "kiln").string();
-}
+using kiln::test::kiln_binary;
 
 // `env <env> kiln <args>`, stdout only (stderr is left to the test log).
 CliRun run_kiln(const std::string& env, const std::string& args) {

@@ -37,15 +37,22 @@ Split load_split(const Task& task, bool train) {
   return s;
 }
 
-int64_t parse_metadata_int(const std::string& text, const std::string& key, const std::string& path) {
+namespace {
+// The whole of `text` as a base-10 integer; false for empty text, trailing characters or an out-of-range value.
+bool parse_whole_number(const std::string& text, long long& v) {
   size_t used = 0;
-  long long v = 0;
   try {
     v = std::stoll(text, &used);
   } catch (const std::exception&) {
-    used = 0;
+    return false;
   }
-  KILN_CHECK_T(IOError, used == text.size() && !text.empty(), "checkpoint '", path, "': metadata '", key,
+  return !text.empty() && used == text.size();
+}
+}  // namespace
+
+int64_t parse_metadata_int(const std::string& text, const std::string& key, const std::string& path) {
+  long long v = 0;
+  KILN_CHECK_T(IOError, parse_whole_number(text, v), "checkpoint '", path, "': metadata '", key,
                "' should be a whole number, got '", text.substr(0, 40), "' (corrupt or edited checkpoint?)");
   return v;
 }
@@ -56,14 +63,8 @@ std::vector<int64_t> parse_hidden(const std::string& text) {
   while (pos <= text.size() && !text.empty()) {
     size_t comma = text.find(',', pos);
     std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    size_t used = 0;
     long long v = 0;
-    try {
-      v = std::stoll(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    KILN_CHECK(used == part.size() && !part.empty() && v > 0 && v <= (1 << 20), "--hidden '", text,
+    KILN_CHECK(parse_whole_number(part, v) && v > 0 && v <= (1 << 20), "--hidden '", text,
                "': expected comma-separated positive layer widths such as 256,128");
     out.push_back(v);
     if (comma == std::string::npos) break;

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "gpu_status_text.h"
+#include "kiln/diag/doctor.h"
 #include "kiln/diag/gpu_status.h"
 #include "kiln/core/threads.h"
 #include "kiln/cuda/cuda.h"
@@ -11,10 +12,7 @@
 
 namespace kiln::cli {
 namespace {
-std::string cuda_version_string(int v) {
-  if (v <= 0) return "none";
-  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
-}
+using diag::cuda_version_string;
 
 nlohmann::json collect_info(const diag::NvmlReport& nvml) {
   nlohmann::json j;
