@@ -136,7 +136,7 @@ History Model::fit(data::DataLoader& train, int epochs, data::DataLoader* val,
     }
     EpochLogs logs;
     logs.epoch = epoch;
-    const auto [mean_loss, bad_batch] = mean_batch_loss();  // the one wait for the GPU per epoch
+    const auto [mean_loss, bad_batch] = mean_batch_loss();  // waits for the GPU, at epoch end only
     KILN_CHECK(bad_batch < 0, "fit: the training loss became non-finite at epoch ", epoch, ", batch ", bad_batch,
                " of ", b, ", so the weights are no longer usable and training stopped. Lower the learning rate, ",
                "check the data for nan/inf, or clip the gradients (optim::clip_grad_norm_)");

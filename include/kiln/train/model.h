@@ -58,7 +58,7 @@ class Model {
   /// Trains for epochs [initial_epoch, epochs) on `train`, validating on `val` after each epoch when given.
   /// Batches are moved to the model's device if the loader did not put them there, then run by train_step();
   /// the running loss and accuracy and the callbacks stay here, whatever the step. The host waits for the GPU
-  /// once per epoch, to read the batch losses; if one is nan or inf, fit throws ValueError naming the epoch and
+  /// at the end of each epoch only, to read the batch losses (and the accuracy count); if one is nan or inf, fit throws ValueError naming the epoch and
   /// the first such batch, before that epoch's callbacks run (so no checkpoint of broken weights is written).
   History fit(data::DataLoader& train, int epochs, data::DataLoader* val = nullptr,
               std::vector<std::shared_ptr<Callback>> callbacks = {}, int initial_epoch = 0);
