@@ -95,6 +95,13 @@ def chain_on_view(x, w):
     return y.tanh()
 
 
+def noncontiguous_base(x, w):
+    y = x.t() * 2  # laid out like x.t(): a base that is not contiguous
+    v = y[1]
+    y.narrow(1, 0, 2).mul_(w)
+    return v * y[2]
+
+
 CASES = [
     ("example", example, [[3, 4]]),
     ("view_of_view", view_of_view, [[3, 4], [3]]),
@@ -107,6 +114,7 @@ CASES = [
     ("base_without_grad", base_without_grad, [[3, 4]]),
     ("copy_into_view", copy_into_view, [[3, 4], [4]]),
     ("chain_on_view", chain_on_view, [[3, 4], [2, 6]]),
+    ("noncontiguous_base", noncontiguous_base, [[3, 4], [4, 2]]),
 ]
 
 

@@ -16,8 +16,9 @@ std::string which_view(const AutogradMeta& m) {
 }
 
 const char* const kMultiOutputAdvice =
-    "; it is one of several views made by one function (split, chunk), whose outputs cannot be modified in "
-    "place (one node owns all their gradients). Use an out-of-place op, or clone() the piece first.";
+    ". This view is an output of a function that returns multiple views (split, chunk). Such functions do not "
+    "allow the output views to be modified in place (one node owns all their gradients): replace the in-place "
+    "operation by an out-of-place one, or clone() the piece first.";
 
 // The view's grad_fn becomes the replay of its region of the base's current history.
 void remake_grad_fn(const Tensor& view, ViewInfo& vi) {
@@ -73,13 +74,14 @@ void check_view_inplace(const Tensor& t, const AutogradMeta& m, const char* op, 
   const std::string o(op);
   if (vi.creation == ViewCreation::NoGrad)
     throw AutogradError(o + ": a view was created in no-grad mode and is being modified in place with grad mode "
-                        "enabled. It is ambiguous whether the write should be tracked, so it is refused: make the "
-                        "view and modify it both inside the no-grad block (not tracked) or both outside it (tracked).");
+                        "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. Move both "
+                        "the view and the in-place op inside the no-grad block (if the write should not be tracked) "
+                        "or both outside it (if it should).");
   if (vi.creation == ViewCreation::MultiOutput)
     throw AutogradError(o + ": " + which_view(m) + " is being modified in place" + kMultiOutputAdvice);
   if (vi.base.requires_grad() && vi.base.is_leaf())
     throw AutogradError(o + ": a view of a leaf tensor that requires grad is being used in an in-place operation. "
-                        "Modify the leaf under kiln::NoGradGuard, or work on a clone() of it.");
+                        "Write into the leaf under kiln::NoGradGuard (as optimizers do), or into a clone() of it.");
   KILN_CHECK(!ops::has_stride0_overlap(t), op, ": more than one element of the written-to view refers to a single "
              "memory location (an expanded tensor of shape ", t.shape_str(), "); call .clone() on it before the "
              "in-place operation");

@@ -112,6 +112,13 @@ const std::map<std::string, Case>& cases() {
          addcmul_(v, in[0].view({2, 6}), in[1], 0.5);
          return tanh(y);
        }},
+      {"noncontiguous_base",
+       [](const TensorList& in) {
+         Tensor y = in[0].t() * 2.0;
+         Tensor v = y[1];
+         y.narrow(1, 0, 2).mul_(in[1]);
+         return v * y[2];
+       }},
   };
   return all;
 }
@@ -321,6 +328,26 @@ TEST_P(ViewsInplace, VersionCounterStillFires) {
     v.mul_(w);  // w (another view of y) is saved, and the write bumps their shared version
     EXPECT_THROW(y.sum().backward(), AutogradError);
   }
+}
+
+// A graph through CopySlices is freed with its tensors even when no backward ran: nothing saved holds a view's
+// base (a node saving u, a view of y, reached from y's CopySlices would otherwise keep itself alive).
+TEST_P(ViewsInplace, GraphIsFreedWithoutBackward) {
+  KILN_SKIP_IF_NO_DEVICE();
+  std::weak_ptr<autograd::Node> copy_slices;
+  std::weak_ptr<TensorImpl> base;
+  {
+    Tensor x = randn({2, 3}, opts(kFloat64)).requires_grad_();
+    Tensor y = x * 2.0;
+    Tensor u = y[1];
+    Tensor z = sin(u);  // saves u
+    y[0].mul_(z);       // y's history now reaches sin's node
+    copy_slices = y.grad_fn();
+    base = y.impl_ptr();
+    EXPECT_EQ(copy_slices.lock()->name, "CopySlices");
+  }
+  EXPECT_TRUE(copy_slices.expired());
+  EXPECT_TRUE(base.expired());
 }
 
 // The internal as_strided: values and gradient, including a stride-0 (expanded) geometry whose gradient sums.
