@@ -1,4 +1,5 @@
 // Tensor's autograd methods: requires_grad, grad, backward, detach, hooks.
+#include "autograd/views.h"
 #include "kiln/autograd/autograd.h"
 
 namespace kiln {
@@ -7,7 +8,11 @@ using autograd::meta_if_exists;
 
 bool Tensor::requires_grad() const {
   auto* m = meta_if_exists(*this);
-  return m && (m->requires_grad || m->grad_fn);
+  if (!m) return false;
+  if (m->requires_grad || m->grad_fn) return true;
+  // A view made in grad mode of a base that has come to require grad (an in-place write into another view of it
+  // with an operand that requires grad) joins its base's history; its grad_fn is remade when next asked for.
+  return m->view && m->view->creation == autograd::ViewCreation::Default && m->view->base.requires_grad();
 }
 
 Tensor& Tensor::requires_grad_(bool requires) {
@@ -18,7 +23,10 @@ Tensor& Tensor::requires_grad_(bool requires) {
   }
   if (requires)
     KILN_CHECK_DTYPE(is_floating_point(), "only floating-point tensors can require gradients; got dtype ", dtype());
-  meta(*this).requires_grad = requires;
+  autograd::AutogradMeta& m2 = meta(*this);
+  m2.requires_grad = requires;
+  // A leaf that requires grad is a root: writes into its views are refused, not rebased onto a base.
+  if (requires) m2.view.reset();
   return *this;
 }
 
@@ -34,14 +42,8 @@ void Tensor::set_grad(const Tensor& g) {
                      shape_str());
   meta(*this).grad = g;
 }
-bool Tensor::is_leaf() const {
-  auto* m = meta_if_exists(*this);
-  return !m || !m->grad_fn;
-}
-std::shared_ptr<autograd::Node> Tensor::grad_fn() const {
-  auto* m = meta_if_exists(*this);
-  return m ? m->grad_fn : nullptr;
-}
+bool Tensor::is_leaf() const { return !autograd::current_grad_fn(*this); }
+std::shared_ptr<autograd::Node> Tensor::grad_fn() const { return autograd::current_grad_fn(*this); }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
   autograd::backward({*this}, {gradient}, retain_graph, create_graph);
@@ -56,10 +58,11 @@ Tensor& Tensor::detach_() {
 void Tensor::retain_grad() const {
   auto* m = meta_if_exists(*this);
   KILN_CHECK_T(AutogradError, requires_grad(), "retain_grad() on a tensor that does not require grad");
-  if (!m->grad_fn || m->retains_grad) return;  // leaves keep .grad anyway
+  auto fn = grad_fn();
+  if (!fn || m->retains_grad) return;  // leaves keep .grad anyway
   m->retains_grad = true;
   std::weak_ptr<TensorImpl> weak = impl_ptr();
-  m->grad_fn->pre_hooks.emplace_back(m->output_nr, [weak](const Tensor& g) {
+  fn->pre_hooks.emplace_back(m->output_nr, [weak](const Tensor& g) {
     if (auto impl = weak.lock()) {
       auto& slot = impl->autograd->grad;
       slot = slot.defined() ? kiln::Tensor(slot).add(g) : g.detach().clone();
@@ -72,9 +75,9 @@ int Tensor::register_hook(std::function<Tensor(const Tensor&)> fn) const {
   KILN_CHECK_T(AutogradError, requires_grad(), "cannot register a hook on a tensor that does not require grad");
   auto& m = meta(*this);
   int id = m.next_hook_id++;
-  if (m.grad_fn) {
+  if (auto node = grad_fn()) {
     // Non-leaf: the hook runs on the gradient entering grad_fn at this output.
-    m.grad_fn->pre_hooks.emplace_back(m.output_nr, fn);
+    node->pre_hooks.emplace_back(m.output_nr, fn);
   }
   m.hooks.emplace_back(id, std::move(fn));
   return id;

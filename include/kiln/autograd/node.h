@@ -49,6 +49,22 @@ struct AccumulateGrad : Node {
   AccumulateGrad() : Node("AccumulateGrad", nullptr) {}
 };
 
+/// How a view was made; decides whether an in-place write may rebase its base's history (PyTorch's CreationMeta).
+enum class ViewCreation {
+  Default,      // made in grad mode by a single-output view op: in-place writes rebase the base
+  NoGrad,       // made in no-grad mode: writes in grad mode are refused (ambiguous which history they join)
+  MultiOutput,  // a piece of split/chunk: writes are refused (one node owns every piece's gradient)
+};
+
+/// What a view of a floating tensor remembers (PyTorch's view meta). Its geometry is the view's own sizes,
+/// strides and storage offset, which locate it inside `base`'s storage, so its history can be replayed on the
+/// base's (see src/autograd/views.h).
+struct ViewInfo {
+  Tensor base;            // the root base: never itself a view
+  ViewCreation creation = ViewCreation::Default;
+  uint32_t version = 0;   // the storage version at which the view's grad_fn was last made
+};
+
 /// Per-tensor autograd state (lives in TensorImpl::autograd).
 struct AutogradMeta {
   bool requires_grad = false;
@@ -60,8 +76,8 @@ struct AutogradMeta {
   std::vector<std::pair<int, GradHook>> hooks;
   std::vector<std::pair<int, std::function<void(Tensor&)>>> post_accumulate_hooks;
   int next_hook_id = 0;
-  /// Made by a view op from a tensor that requires grad: in-place writes to it are refused.
-  bool is_view = false;
+  /// Set for a view made by a view op from a floating tensor; null otherwise.
+  std::unique_ptr<ViewInfo> view;
 };
 
 /// A tensor saved for backward with the version it had, so a later in-place change is caught.
@@ -69,6 +85,8 @@ class SavedTensor {
  public:
   SavedTensor() = default;
   /// is_output: the tensor is an output of the node saving it (saved without its graph to avoid a cycle).
+  /// Otherwise a leaf that requires grad is kept itself, and anything else as an alias carrying the history
+  /// (grad_fn) it has now, never the live tensor's autograd state, which an in-place write may later rebase.
   explicit SavedTensor(const Tensor& t, bool is_output = false);
   /// The saved tensor; throws AutogradError if it was modified in place since it was saved.
   Tensor get() const;
@@ -89,16 +107,19 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs);
 bool needs_grad(const std::vector<Tensor>& inputs);
 
 /// Connects outputs to a new node whose backward computes the inputs' gradients. Call only when
-/// needs_grad(inputs). Outputs become non-leaf tensors requiring grad.
+/// needs_grad(inputs). Outputs become non-leaf tensors requiring grad. An output that is also an input was
+/// written in place: when it is a view, its base's history is rebased onto the node (CopySlices).
 std::shared_ptr<Node> record(const char* name, const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                              BackwardFn backward);
 /// Single-output shorthand; returns out for chaining.
 Tensor record(const char* name, const Tensor& out, const std::vector<Tensor>& inputs, BackwardFn backward);
 
-/// The edge a gradient for t should flow into (its grad_fn or its leaf accumulator); invalid if none.
+/// The edge a gradient for t should flow into (its grad_fn or its leaf accumulator); invalid if none. For a
+/// view whose base was modified in place since, its grad_fn is first remade from the base's (see views.h).
 Edge gradient_edge(const Tensor& t);
 AutogradMeta& meta(const Tensor& t);
 AutogradMeta* meta_if_exists(const Tensor& t);
-/// Checks that an in-place write to t is allowed by autograd and bumps its version.
-void check_inplace(const Tensor& t, const char* op);
+/// Checks that an in-place write to t is allowed by autograd and bumps its version. inputs_require_grad: the
+/// op will be recorded (grad mode is on and some input requires grad), which a view's checks depend on.
+void check_inplace(const Tensor& t, const char* op, bool inputs_require_grad);
 }  // namespace kiln::autograd

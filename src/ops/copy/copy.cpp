@@ -111,7 +111,7 @@ Tensor& copy_(Tensor& dst, const Tensor& src, bool non_blocking) {
                      "copy_: source of shape ", src.shape_str(), " does not broadcast to ", dst.shape_str());
   }
   bool track = autograd::needs_grad({&dst, &src});
-  autograd::check_inplace(dst, "copy_");
+  autograd::check_inplace(dst, "copy_", track);
   if (src.device() != dst.device() && src.sizes() != dst.sizes()) {
     // Broadcast src across devices by expanding on the source side first.
     Tensor tmp = empty_on(target, src.dtype(), src.device());

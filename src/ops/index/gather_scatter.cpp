@@ -237,7 +237,7 @@ Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& s
   dim = check_scatter("scatter_", self, dim, index, src);
   check_writable("scatter_", self);
   bool track = autograd::needs_grad({&self, &src});
-  autograd::check_inplace(self, "scatter_");
+  autograd::check_inplace(self, "scatter_", track);
   scatter_into("scatter_", self, dim, index, src, Scalar(0), ops::IndexMode::Scatter);
   if (track) autograd::record("ScatterBackward", self, {self, src}, scatter_backward(dim, index, src.sizes(), false));
   return self;
@@ -248,7 +248,7 @@ Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tenso
   KILN_CHECK_DTYPE(self.dtype() != kBool, "scatter_add_: bool tensors are not supported; cast to uint8 first");
   check_writable("scatter_add_", self);
   bool track = autograd::needs_grad({&self, &src});
-  autograd::check_inplace(self, "scatter_add_");
+  autograd::check_inplace(self, "scatter_add_", track);
   scatter_into("scatter_add_", self, dim, index, src, Scalar(0), ops::IndexMode::ScatterAdd);
   if (track)
     autograd::record("ScatterAddBackward", self, {self, src}, scatter_backward(dim, index, src.sizes(), true));

@@ -1,5 +1,6 @@
 // Front end of split, split_with_sizes and chunk: views of the input, with one backward node for all pieces
 // (their gradients are concatenated) instead of one zero-filled gradient per piece.
+#include "autograd/views.h"
 #include "kiln/autograd/autograd.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/index.h"
@@ -26,12 +27,12 @@ std::vector<Tensor> split_with_sizes(const Tensor& a, const Shape& sizes, int64_
     pieces.push_back(make_view(a, shape, a.strides(), a.storage_offset() + offset * a.stride(dim)));
     offset += s;
   }
-  if (autograd::needs_grad({&a}) && !pieces.empty()) {
+  if (autograd::needs_grad({&a}) && !pieces.empty())
     autograd::record("SplitBackward", pieces, {a}, [dim](const autograd::TensorList& g, const std::vector<bool>&) {
       return autograd::TensorList{cat(g, dim)};
     });
-    for (const Tensor& p : pieces) autograd::meta(p).is_view = true;  // in-place writes to them are refused
-  }
+  // One node owns every piece's gradient, so in-place writes to the pieces are refused when tracked.
+  for (const Tensor& p : pieces) autograd::track_view(a, p, /*multi_output=*/true);
   return pieces;
 }
 

@@ -36,7 +36,7 @@ void check_state(const Tensor& t, const char* op, const char* name) {
 // refuses a backward through a graph that saved the old values.
 void mark_written(std::initializer_list<const Tensor*> ts, const char* op) {
   for (const Tensor* t : ts)
-    if (t->defined()) autograd::check_inplace(*t, op);
+    if (t->defined()) autograd::check_inplace(*t, op, false);
 }
 
 // Runs the fused kernel when the layout allows it; returns false to ask for the composed path.

@@ -31,7 +31,7 @@ bool begin_inplace(const char* op, Tensor& self, const std::vector<const Tensor*
   if (autograd::grad_mode_enabled())
     for (const Tensor* t : all)
       if (t->defined() && t->requires_grad()) track = true;
-  autograd::check_inplace(self, op);  // last: a refused op leaves the version alone
+  autograd::check_inplace(self, op, track);  // last: a refused op leaves the version alone
   return track;
 }
 
@@ -140,16 +140,18 @@ Tensor& div_(Tensor& self, const Tensor& b) {
   ops::binary_inplace("div_", self, b, BinaryOp::Div, rt, 1);
   if (track) {
     ops::SavedOutput so(self);
-    autograd::record("DivBackward0", self, {self, b},
-                     [ms, mb, sb, so](const TensorList& g, const std::vector<bool>& need) {
-                       TensorList r(2);
-                       Tensor bv = sb.get();
-                       if (need[0]) r[0] = reduce_grad(div(g[0], bv), ms.shape, ms.dtype);
-                       // d(a/b)/db = -(a/b)/b = -out/b
-                       if (need[1]) r[1] = reduce_grad(neg(mul(g[0], div(so.get(), bv))), mb.shape, mb.dtype);
-                       return r;
-                     });
-    so.set_node(self.grad_fn());
+    // The node itself: on a view, self.grad_fn() is a replay node that only the view holds (so.node is weak).
+    auto node = autograd::record("DivBackward0", std::vector<Tensor>{self}, {self, b},
+                                 [ms, mb, sb, so](const TensorList& g, const std::vector<bool>& need) {
+                                   TensorList r(2);
+                                   Tensor bv = sb.get();
+                                   if (need[0]) r[0] = reduce_grad(div(g[0], bv), ms.shape, ms.dtype);
+                                   // d(a/b)/db = -(a/b)/b = -out/b
+                                   if (need[1])
+                                     r[1] = reduce_grad(neg(mul(g[0], div(so.get(), bv))), mb.shape, mb.dtype);
+                                   return r;
+                                 });
+    so.set_node(node);
   }
   return self;
 }

@@ -11,10 +11,12 @@ void store_result(Tensor& self, const Tensor& r);
 /// version). Returns whether the op must be recorded for autograd.
 bool begin_inplace(const char* op, Tensor& self, const std::vector<const Tensor*>& others, const Shape& result_shape,
                    DType result_dtype);
-/// Saves an operand of an in-place op on self. An operand that is self itself becomes the op's output, whose
-/// grad_fn is the node saving it: it is saved without its graph, or node and tensor would keep each other alive.
+/// Saves an operand of an in-place op on self. An operand that shares self's storage (self itself, its base or
+/// another view of it) may come to have the node saving it in its history (self's, or its base's through
+/// CopySlices): it is saved without its graph, or node and tensor would keep each other alive. The write bumps
+/// the shared version, so its backward refuses the stale value anyway, as PyTorch's does.
 inline autograd::SavedTensor save_inplace_operand(const Tensor& operand, const Tensor& self) {
-  return autograd::SavedTensor(operand, operand.impl_ptr() == self.impl_ptr());
+  return autograd::SavedTensor(operand, operand.defined() && operand.storage() == self.storage());
 }
 /// self = op(self, b) computed in rt: straight into self when rt is self's dtype, else wider then stored.
 void binary_inplace(const char* op, Tensor& self, const Tensor& b, BinaryOp bop, DType rt, const Scalar& alpha);

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "kiln/autograd/node.h"
+#include "autograd/views.h"
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/reduce.h"
@@ -13,15 +13,14 @@ namespace kiln {
 namespace {
 using autograd::TensorList;
 
-// Records a view's backward when needed and returns the view.
+// Records a view's backward when needed, tracks the view's base (for in-place writes) and returns the view.
 template <typename F>
 Tensor record_view(const char* name, const Tensor& base, Tensor view, F grad_fn) {
-  if (autograd::needs_grad({&base})) {
+  if (autograd::needs_grad({&base}))
     autograd::record(name, view, {base}, [grad_fn](const TensorList& g, const std::vector<bool>&) {
       return TensorList{grad_fn(g[0])};
     });
-    autograd::meta(view).is_view = true;
-  }
+  autograd::track_view(base, view);
   return view;
 }
 
