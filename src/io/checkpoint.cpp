@@ -37,7 +37,9 @@ Checkpoint load_checkpoint(const std::string& path, Device map_location) {
     } else if (starts_with(key, kOptimizerPrefix)) {
       ckpt.optimizer.emplace(key.substr(kOptimizerPrefix.size()), std::move(t));
     } else {
-      throw IOError("load_checkpoint('" + path + "'): key '" + key + "' starts with neither '" + kModelPrefix +
+      // The key comes from the file: quote at most 80 characters of it.
+      const std::string shown = key.size() <= 80 ? key : key.substr(0, 77) + "...";
+      throw IOError("load_checkpoint('" + path + "'): key '" + shown + "' starts with neither '" + kModelPrefix +
                     "' nor '" + kOptimizerPrefix +
                     "', so this is not a kiln checkpoint; a plain state dict loads with kiln::load() and "
                     "Module::load_state_dict()");

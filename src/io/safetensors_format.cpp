@@ -68,11 +68,12 @@ void read_exact(const std::string& path, int fd, uint8_t* dst, size_t n, uint64_
 // no recursive walk (destruction, dump) of a hostile 100,000-level value can overflow the stack.
 constexpr int kMaxHeaderDepth = 16;
 
-// A JSON value for an error message: short, whatever the file holds.
-std::string brief(const Json& v) {
-  std::string s = v.dump();
-  return s.size() <= 80 ? s : s.substr(0, 77) + "...";
-}
+// Text from the file for an error message: short, whatever the file holds (a name or a parser's excerpt can be
+// megabytes long).
+std::string clip(const std::string& s, size_t max = 80) { return s.size() <= max ? s : s.substr(0, max - 3) + "..."; }
+
+// A JSON value for an error message.
+std::string brief(const Json& v) { return clip(v.dump()); }
 
 // Parses the header, refusing duplicate keys at any depth (nlohmann would silently keep the last one).
 Json parse_header(const std::string& path, const std::string& text) {
@@ -83,19 +84,19 @@ Json parse_header(const std::string& path, const std::string& text) {
     if (event == Json::parse_event_t::object_start) seen.emplace_back();
     if (event == Json::parse_event_t::object_end) seen.pop_back();
     if (event == Json::parse_event_t::key && !seen.back().insert(parsed.get<std::string>()).second)
-      fail(path, "header has the key '" + parsed.get<std::string>() + "' twice (duplicate tensor name?)");
+      fail(path, "header has the key '" + clip(parsed.get<std::string>()) + "' twice (duplicate tensor name?)");
     return true;
   };
   try {
     return Json::parse(text, cb);
   } catch (const Json::exception& e) {
-    fail(path, std::string("header is not valid JSON: ") + e.what());
+    fail(path, "header is not valid JSON: " + clip(e.what(), 300));
   }
 }
 
 uint64_t get_uint(const std::string& path, const std::string& name, const char* field, const Json& v) {
   if (!v.is_number_unsigned())
-    fail(path, "tensor '" + name + "': " + field + " must hold non-negative integers, got " + brief(v));
+    fail(path, "tensor '" + clip(name) + "': " + field + " must hold non-negative integers, got " + brief(v));
   return v.get<uint64_t>();
 }
 
@@ -107,44 +108,44 @@ struct Parsed {
 Parsed parse_entry(const std::string& path, const std::string& name, const Json& info, uint64_t buffer_size) {
   Parsed p;
   p.entry.name = name;
-  if (!info.is_object()) fail(path, "tensor '" + name + "': entry must be a JSON object, got " + brief(info));
+  if (!info.is_object()) fail(path, "tensor '" + clip(name) + "': entry must be a JSON object, got " + brief(info));
   for (const char* key : {"dtype", "shape", "data_offsets"})
-    if (!info.contains(key)) fail(path, "tensor '" + name + "': missing '" + key + "'");
+    if (!info.contains(key)) fail(path, "tensor '" + clip(name) + "': missing '" + key + "'");
 
   const Json& dtype = info["dtype"];
-  if (!dtype.is_string()) fail(path, "tensor '" + name + "': dtype must be a string, got " + brief(dtype));
+  if (!dtype.is_string()) fail(path, "tensor '" + clip(name) + "': dtype must be a string, got " + brief(dtype));
   const DTypeInfo* code = nullptr;
   std::string known;
   for (int i = 0; i < kNumDTypeRows; ++i) {
     if (dtype.get<std::string>() == kDTypes[i].safetensors) code = &kDTypes[i];
     known += std::string(known.empty() ? "" : ", ") + kDTypes[i].safetensors;
   }
-  if (!code) fail(path, "tensor '" + name + "': unknown or unsupported dtype " + brief(dtype) + " (kiln reads " + known + ")");
+  if (!code) fail(path, "tensor '" + clip(name) + "': unknown or unsupported dtype " + brief(dtype) + " (kiln reads " + known + ")");
   p.entry.dtype = code->dtype;
 
   const Json& shape = info["shape"];
-  if (!shape.is_array()) fail(path, "tensor '" + name + "': shape must be an array, got " + brief(shape));
+  if (!shape.is_array()) fail(path, "tensor '" + clip(name) + "': shape must be an array, got " + brief(shape));
   for (const Json& d : shape) {
     uint64_t dim = get_uint(path, name, "shape", d);
     if (dim > static_cast<uint64_t>(INT64_MAX))
-      fail(path, "tensor '" + name + "': shape dim " + brief(d) + " is too large");
+      fail(path, "tensor '" + clip(name) + "': shape dim " + brief(d) + " is too large");
     p.entry.shape.push_back(static_cast<int64_t>(dim));
   }
 
   const Json& offsets = info["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2)
-    fail(path, "tensor '" + name + "': data_offsets must be [begin, end], got " + brief(offsets));
+    fail(path, "tensor '" + clip(name) + "': data_offsets must be [begin, end], got " + brief(offsets));
   p.begin = get_uint(path, name, "data_offsets", offsets[0]);
   p.end = get_uint(path, name, "data_offsets", offsets[1]);
   const std::string range = "data_offsets [" + std::to_string(p.begin) + ", " + std::to_string(p.end) + "]";
-  if (p.begin > p.end) fail(path, "tensor '" + name + "': " + range + " has begin > end");
+  if (p.begin > p.end) fail(path, "tensor '" + clip(name) + "': " + range + " has begin > end");
   if (p.end > buffer_size)
-    fail(path, "tensor '" + name + "': " + range + " is out of range: the data buffer holds " +
+    fail(path, "tensor '" + clip(name) + "': " + range + " is out of range: the data buffer holds " +
                    std::to_string(buffer_size) + " bytes");
   uint64_t want = 0;
   const bool fits = byte_size(p.entry.shape, element_size(p.entry.dtype), &want);
   if (!fits || want != p.end - p.begin)
-    fail(path, "tensor '" + name + "': shape " + shape_to_string(p.entry.shape) + " of " + code->safetensors + " needs " +
+    fail(path, "tensor '" + clip(name) + "': shape " + shape_to_string(p.entry.shape) + " of " + code->safetensors + " needs " +
                    (fits ? std::to_string(want) : std::string("more than 2^64")) + " bytes, but " + range +
                    " spans " + std::to_string(p.end - p.begin));
   return p;
@@ -185,7 +186,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
       if (!it->is_object()) fail(path, "__metadata__ must be an object of strings, got " + brief(*it));
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (!m->is_string())
-          fail(path, "__metadata__ value for '" + m.key() + "' must be a string, got " + brief(*m));
+          fail(path, "__metadata__ value for '" + clip(m.key()) + "' must be a string, got " + brief(*m));
         out.metadata[m.key()] = m->get<std::string>();
       }
       continue;
@@ -201,7 +202,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   const std::string* prev = nullptr;
   for (const Parsed& p : parsed) {
     if (p.begin < covered)
-      fail(path, "tensors '" + *prev + "' and '" + p.entry.name + "' overlap in the data buffer (at byte " +
+      fail(path, "tensors '" + clip(*prev) + "' and '" + clip(p.entry.name) + "' overlap in the data buffer (at byte " +
                      std::to_string(p.begin) + ")");
     if (p.begin > covered)
       fail(path, "gap in the data buffer: bytes [" + std::to_string(covered) + ", " + std::to_string(p.begin) +

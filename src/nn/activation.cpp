@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "kiln/nn/functional.h"
+#include "nn/python_repr.h"
 
 namespace kiln::nn {
 
@@ -11,9 +12,7 @@ Tensor ReLUImpl::forward(const Tensor& x) { return functional::relu(x); }
 
 Tensor LeakyReLUImpl::forward(const Tensor& x) { return functional::leaky_relu(x, negative_slope); }
 std::string LeakyReLUImpl::extra_repr() const {
-  std::ostringstream os;
-  os << "negative_slope=" << negative_slope;
-  return os.str();
+  return "negative_slope=" + detail::py_float(negative_slope);
 }
 
 GELUImpl::GELUImpl(std::string approx) : approximate(std::move(approx)) {
@@ -21,7 +20,7 @@ GELUImpl::GELUImpl(std::string approx) : approximate(std::move(approx)) {
              approximate, "'");
 }
 Tensor GELUImpl::forward(const Tensor& x) { return functional::gelu(x, approximate); }
-std::string GELUImpl::extra_repr() const { return approximate == "none" ? "" : "approximate='" + approximate + "'"; }
+std::string GELUImpl::extra_repr() const { return "approximate='" + approximate + "'"; }
 
 Tensor SiLUImpl::forward(const Tensor& x) { return functional::silu(x); }
 Tensor TanhImpl::forward(const Tensor& x) { return functional::tanh(x); }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "kiln/nn/functional.h"
+#include "nn/python_repr.h"
 
 namespace kiln::nn {
 
@@ -14,8 +15,6 @@ DropoutImpl::DropoutImpl(double p) : p(p) {
 Tensor DropoutImpl::forward(const Tensor& x) { return functional::dropout(x, p, is_training()); }
 
 std::string DropoutImpl::extra_repr() const {
-  std::ostringstream os;
-  os << "p=" << p;
-  return os.str();
+  return "p=" + detail::py_float(p) + ", inplace=False";  // kiln's dropout is never in place
 }
 }  // namespace kiln::nn

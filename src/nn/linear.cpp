@@ -5,12 +5,13 @@
 #include <sstream>
 
 #include "kiln/nn/functional.h"
+#include "nn/python_repr.h"
 #include "kiln/nn/init.h"
 #include "kiln/tensor/ops/creation.h"
 
 namespace kiln::nn {
 namespace {
-const char* bool_str(bool b) { return b ? "true" : "false"; }
+using detail::py_bool;
 }  // namespace
 
 LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, bool with_bias)
@@ -35,7 +36,7 @@ Tensor LinearImpl::forward(const Tensor& x) { return functional::linear(x, weigh
 
 std::string LinearImpl::extra_repr() const {
   std::ostringstream os;
-  os << "in_features=" << in_features << ", out_features=" << out_features << ", bias=" << bool_str(bias.defined());
+  os << "in_features=" << in_features << ", out_features=" << out_features << ", bias=" << py_bool(bias.defined());
   return os.str();
 }
 
@@ -61,7 +62,7 @@ Tensor BilinearImpl::forward(const Tensor& x1, const Tensor& x2) { return functi
 std::string BilinearImpl::extra_repr() const {
   std::ostringstream os;
   os << "in1_features=" << in1_features << ", in2_features=" << in2_features << ", out_features=" << out_features
-     << ", bias=" << bool_str(bias.defined());
+     << ", bias=" << py_bool(bias.defined());
   return os.str();
 }
 

@@ -10,15 +10,18 @@ namespace kiln::nn {
 namespace {
 void print_recursive(std::ostream& os, const Module& m, const std::string& indent) {
   auto children = m.named_children();
-  if (children.empty()) {
+  std::vector<std::string> extra;
+  std::istringstream lines(m.extra_repr());
+  for (std::string line; std::getline(lines, line);) extra.push_back(line);
+  // As torch's Module.__repr__: one line when there is at most one extra_repr line and no child; otherwise each
+  // extra_repr line, then one "(name): child" line per child, indented.
+  if (children.empty() && extra.size() <= 1) {
     m.pretty_print(os);
     return;
   }
-  // As torch's Module.__repr__: the extra_repr lines, then one "(name): child" line per child.
   std::string inner = indent + "  ";
   os << m.name() << "(";
-  std::string extra = m.extra_repr();
-  if (!extra.empty()) os << "\n" << inner << extra;
+  for (const std::string& line : extra) os << "\n" << inner << line;
   for (const auto& kv : children) {
     os << "\n" << inner << "(" << kv.first << "): ";
     print_recursive(os, *kv.second, inner);

@@ -1,4 +1,5 @@
 // nn::Module state: moving parameters between devices and dtypes in place, state_dict and load_state_dict.
+#include <algorithm>
 #include <set>
 #include <sstream>
 #include <unordered_set>
@@ -33,9 +34,13 @@ void convert_one(Tensor& t, const std::function<Tensor(const Tensor&)>& fn) {
   }
 }
 
+// Keys can come from a file (a damaged or hostile checkpoint): name at most 10, each at most 80 characters.
 std::string quoted_list(const std::vector<std::string>& names) {
   std::ostringstream os;
-  for (size_t i = 0; i < names.size(); ++i) os << (i ? ", " : "") << '"' << names[i] << '"';
+  const size_t shown = std::min<size_t>(names.size(), 10);
+  for (size_t i = 0; i < shown; ++i)
+    os << (i ? ", " : "") << '"' << (names[i].size() <= 80 ? names[i] : names[i].substr(0, 77) + "...") << '"';
+  if (names.size() > shown) os << " and " << names.size() - shown << " more";
   return os.str();
 }
 }  // namespace

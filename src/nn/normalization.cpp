@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "kiln/nn/functional.h"
+#include "nn/python_repr.h"
 #include "kiln/nn/init.h"
 #include "kiln/tensor/ops/creation.h"
 
@@ -31,9 +32,7 @@ void LayerNormImpl::reset_parameters() {
 Tensor LayerNormImpl::forward(const Tensor& x) { return functional::layer_norm(x, normalized_shape, weight, bias, eps); }
 
 std::string LayerNormImpl::extra_repr() const {
-  std::ostringstream os;
-  os << shape_to_string(normalized_shape) << ", eps=" << eps
-     << ", elementwise_affine=" << (elementwise_affine ? "true" : "false");
-  return os.str();
+  return detail::py_tuple(normalized_shape) + ", eps=" + detail::py_float(eps) +
+         ", elementwise_affine=" + detail::py_bool(elementwise_affine);
 }
 }  // namespace kiln::nn

@@ -1,5 +1,6 @@
 // Optimizer::state_dict / load_state_dict: options, parameter indices and per-parameter state as named
 // tensors, and a load that checks everything before it changes anything.
+#include <algorithm>
 #include <set>
 
 #include "kiln/optim/optimizer.h"
@@ -9,9 +10,13 @@
 namespace kiln::optim {
 namespace {
 
-std::string join(const std::vector<std::string>& items) {
+// Keys can come from a file (a damaged or hostile checkpoint): name at most 10 items, each cut at max_len.
+std::string join(const std::vector<std::string>& items, size_t max_len = 80) {
   std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  const size_t shown = std::min<size_t>(items.size(), 10);
+  for (size_t i = 0; i < shown; ++i)
+    out += (i ? ", " : "") + (items[i].size() <= max_len ? items[i] : items[i].substr(0, max_len - 3) + "...");
+  if (items.size() > shown) out += " and " + std::to_string(items.size() - shown) + " more";
   return out;
 }
 
@@ -153,7 +158,7 @@ void Optimizer::load_state_dict(const StateDict& sd) {
     std::string msg = "load_state_dict: the state dict does not fit this optimizer";
     if (!check.missing.empty()) msg += "; missing keys: " + join(check.missing);
     if (!unexpected.empty()) msg += "; unexpected keys: " + join(unexpected);
-    if (!check.bad.empty()) msg += "; " + join(check.bad);
+    if (!check.bad.empty()) msg += "; " + join(check.bad, 300);
     throw ValueError(msg + " (was it saved from another kind of optimizer, or for other parameters?)");
   }
   for (const auto& opts : options) opts->validate();

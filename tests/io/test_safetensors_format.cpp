@@ -256,6 +256,20 @@ TEST_F(SafetensorsTest, DeeplyNestedHeaderIsRefusedWithoutDumpingIt) {
   EXPECT_LT(w.size(), 600u);
 }
 
+// Names and the JSON parser's excerpt come from the file: messages quote at most a short piece of them.
+TEST_F(SafetensorsTest, LongNamesAndBadTokensAreShortenedInMessages) {
+  const std::string big(1 << 20, 'n');
+  const std::string unterminated = header_error("{\"" + big, 0);
+  EXPECT_TRUE(has_substr(unterminated, "header is not valid JSON")) << unterminated.substr(0, 200);
+  EXPECT_LT(unterminated.size(), 700u);
+  for (const std::string& header :
+       {"{\"" + big + R"(":{"dtype":"F32","shape":[1],"data_offsets":[0,1]}})",
+        "{\"" + big + R"(":1,")" + big + R"(":2})", R"({"__metadata__":{")" + big + R"(":1}})"}) {
+    const std::string e = header_error(header, 1);
+    EXPECT_LT(e.size(), 700u) << e.substr(0, 200);
+  }
+}
+
 TEST_F(SafetensorsTest, EntryMissingFields) {
   EXPECT_TRUE(
       has_substr(header_error(R"({"t":{"shape":[1],"data_offsets":[0,1]}})", 1), "tensor 't': missing 'dtype'"));

@@ -74,11 +74,11 @@ TEST(NNContainer, NestedSequentialNamesAndPrinting) {
   EXPECT_EQ(os.str(),
             "Sequential(\n"
             "  (0): Sequential(\n"
-            "    (0): Linear(in_features=4, out_features=4, bias=true)\n"
-            "    (1): GELU()\n"
+            "    (0): Linear(in_features=4, out_features=4, bias=True)\n"
+            "    (1): GELU(approximate='none')\n"
             "  )\n"
-            "  (1): LayerNorm([4], eps=1e-05, elementwise_affine=true)\n"
-            "  (2): Linear(in_features=4, out_features=2, bias=true)\n"
+            "  (1): LayerNorm((4,), eps=1e-05, elementwise_affine=True)\n"
+            "  (2): Linear(in_features=4, out_features=2, bias=True)\n"
             ")");
   EXPECT_EQ(nn::summary(*model).total_params, 20 + 8 + 10);
 }

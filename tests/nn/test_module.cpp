@@ -177,23 +177,23 @@ TEST(NNModule, PrettyPrintLikePyTorch) {
   os << *model;
   EXPECT_EQ(os.str(),
             "Sequential(\n"
-            "  (0): Linear(in_features=10, out_features=64, bias=true)\n"
+            "  (0): Linear(in_features=10, out_features=64, bias=True)\n"
             "  (1): ReLU()\n"
-            "  (2): Dropout(p=0.25)\n"
-            "  (3): Linear(in_features=64, out_features=1, bias=false)\n"
+            "  (2): Dropout(p=0.25, inplace=False)\n"
+            "  (3): Linear(in_features=64, out_features=1, bias=False)\n"
             ")");
   std::ostringstream nested;
   nested << Net();
   EXPECT_EQ(nested.str(),
             "Net(\n"
-            "  (fc1): Linear(in_features=4, out_features=8, bias=true)\n"
-            "  (fc2): Linear(in_features=8, out_features=2, bias=true)\n"
+            "  (fc1): Linear(in_features=4, out_features=8, bias=True)\n"
+            "  (fc2): Linear(in_features=8, out_features=2, bias=True)\n"
             ")");
   std::ostringstream leaves;
   leaves << nn::LayerNorm(8) << " " << nn::Embedding(10, 3, 0) << " " << nn::Softmax(1) << " "
          << nn::LeakyReLU(0.2) << " " << nn::GELU("tanh");
   EXPECT_EQ(leaves.str(),
-            "LayerNorm([8], eps=1e-05, elementwise_affine=true) Embedding(10, 3, padding_idx=0) Softmax(dim=1) "
+            "LayerNorm((8,), eps=1e-05, elementwise_affine=True) Embedding(10, 3, padding_idx=0) Softmax(dim=1) "
             "LeakyReLU(negative_slope=0.2) GELU(approximate='tanh')");
 }
 

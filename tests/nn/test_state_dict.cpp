@@ -73,6 +73,17 @@ TEST_P(NNStateDict, StrictErrorListsEveryProblem) {
   EXPECT_EQ(values(model->ptr<nn::LinearImpl>(0)->weight), before);
 }
 
+// The keys may come from a damaged or hostile checkpoint: the message names ten of them, each cut short.
+TEST(NNStateDictMessage, ManyOrLongUnexpectedKeysAreSummarised) {
+  auto model = make_model();
+  StateDict sd = model->state_dict();
+  for (int i = 0; i < 1000; ++i) sd["extra" + std::to_string(i) + std::string(i == 0 ? 10000 : 0, 'x')] = zeros({1});
+  const std::string msg = message_of([&] { model->load_state_dict(sd); });
+  EXPECT_NE(msg.find("Unexpected key(s)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("and 990 more"), std::string::npos) << msg;
+  EXPECT_LT(msg.size(), 2000u) << msg;
+}
+
 TEST_P(NNStateDict, NonStrictIgnoresMissingAndUnexpectedButNotShapes) {
   KILN_SKIP_IF_NO_DEVICE();
   auto model = make_model();

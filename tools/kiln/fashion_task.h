@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/io/checkpoint.h"
 #include "kiln/kiln.h"
 #include "kiln/nn/nn.h"
 
@@ -35,6 +36,13 @@ std::vector<int64_t> parse_hidden(const std::string& text);
 int64_t parse_metadata_int(const std::string& text, const std::string& key, const std::string& path);
 /// Linear/ReLU stack: 784 -> hidden... -> classes.
 nn::Sequential build_mlp(int64_t inputs, const std::vector<int64_t>& hidden, int64_t classes);
+
+/// A metadata value of a `kiln train` checkpoint, or an IOError naming the file and the missing key.
+std::string checkpoint_meta(const Checkpoint& ck, const std::string& key, const std::string& path);
+/// The MLP a `kiln train` checkpoint describes (metadata model, hidden, classes) on device, with its weights.
+/// The metadata is checked against the checkpoint's weight shapes before the model is made, so a damaged or
+/// hostile file cannot make kiln allocate more than the file holds; throws IOError naming path otherwise.
+nn::Sequential mlp_from_checkpoint(const Checkpoint& ck, const std::string& path, Device device);
 
 /// --device auto|cpu|cuda|cuda:N -> the device, and a sentence saying why it was chosen.
 std::pair<Device, std::string> choose_device(const std::string& spec);

@@ -22,10 +22,8 @@ void prefer_passive_openmp_waits(char** argv) {
 
 int main(int argc, char** argv) {
   prefer_passive_openmp_waits(argv);
-  CLI::App app{"kiln: deep learning on CPU and NVIDIA GPUs"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(kiln::cli::version_string()));
-  kiln::cli::register_commands(app);
+  std::unique_ptr<CLI::App> made = kiln::cli::make_app();
+  CLI::App& app = *made;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -15,25 +15,12 @@ struct EvalArgs {
   bool json = false;
 };
 
-std::string meta(const Checkpoint& ck, const std::string& key, const std::string& path) {
-  auto it = ck.metadata.find(key);
-  KILN_CHECK_T(IOError, it != ck.metadata.end(), "checkpoint '", path, "' has no '", key,
-               "' in its metadata: it was not written by `kiln train`");
-  return it->second;
-}
-
 void run_eval(const EvalArgs& a) {
   KILN_CHECK(a.split == "test" || a.split == "train", "--split must be test or train, got '", a.split, "'");
   auto [device, why] = choose_device(a.device);
   Checkpoint ck = load_checkpoint(a.checkpoint, device);
-  KILN_CHECK(meta(ck, "model", a.checkpoint) == "mlp", "checkpoint model '", ck.metadata["model"], "' is not supported");
-  int64_t classes = parse_metadata_int(meta(ck, "classes", a.checkpoint), "classes", a.checkpoint);
-  KILN_CHECK_T(IOError, classes >= 2 && classes <= 100000, "checkpoint '", a.checkpoint, "': metadata 'classes' is ",
-               classes, ", not a class count");
-  Task task = make_task(a.dataset.empty() ? meta(ck, "dataset", a.checkpoint) : a.dataset, a.data_dir);
-  nn::Sequential net = build_mlp(28 * 28, parse_hidden(meta(ck, "hidden", a.checkpoint)), classes);
-  net->to(device);
-  restore(ck, *net);
+  nn::Sequential net = mlp_from_checkpoint(ck, a.checkpoint, device);
+  Task task = make_task(a.dataset.empty() ? checkpoint_meta(ck, "dataset", a.checkpoint) : a.dataset, a.data_dir);
   train::Model model(net);
   model.compile("sgd", "cross_entropy", {"accuracy"});
   Split split = load_split(task, a.split == "train");

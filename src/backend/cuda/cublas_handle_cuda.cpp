@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backend/cuda/caching_allocator.h"
+#include "backend/cuda/cublas_api.h"
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
 
@@ -68,15 +69,15 @@ cublasHandle_t handle_for(int device) {
     }
   }
   cublasHandle_t created = nullptr;
-  KILN_CUBLAS_CHECK(cublasCreate(&created));  // binds to the current device, which is `device`
+  KILN_CUBLAS_CHECK(cublas().create(&created));  // binds to the current device, which is `device`
   // Default math: no TF32 for float32 GEMMs, matching PyTorch's default (allow_tf32 = False).
-  KILN_CUBLAS_CHECK(cublasSetMathMode(created, CUBLAS_DEFAULT_MATH));
+  KILN_CUBLAS_CHECK(cublas().set_math_mode(created, CUBLAS_DEFAULT_MATH));
   // Determinism (kiln::set_deterministic is then free for GEMMs): cuBLAS routines give the same bits on every run
   // on one GPU model when no atomics are used and each concurrent stream has its own workspace. Atomics are
   // off by default, but say so, so that no later default or library update can switch them on; the per-stream
   // workspace is set in cublas_handle() after every cublasSetStream (which would otherwise restore cuBLAS's
   // shared default), which is why kiln needs no CUBLAS_WORKSPACE_CONFIG.
-  KILN_CUBLAS_CHECK(cublasSetAtomicsMode(created, CUBLAS_ATOMICS_NOT_ALLOWED));
+  KILN_CUBLAS_CHECK(cublas().set_atomics_mode(created, CUBLAS_ATOMICS_NOT_ALLOWED));
   h = created;
   return h;
 }
@@ -97,9 +98,9 @@ void* workspace_for(int device, cudaStream_t stream) {
 cublasHandle_t cublas_handle(cudaStream_t stream) {
   const int d = current_device();
   cublasHandle_t h = handle_for(d);
-  KILN_CUBLAS_CHECK(cublasSetStream(h, stream));
+  KILN_CUBLAS_CHECK(cublas().set_stream(h, stream));
   // cublasSetStream resets the workspace to cuBLAS's own default, so set ours after it every time.
-  KILN_CUBLAS_CHECK(cublasSetWorkspace(h, workspace_for(d, stream), kWorkspaceBytes));
+  KILN_CUBLAS_CHECK(cublas().set_workspace(h, workspace_for(d, stream), kWorkspaceBytes));
   return h;
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "backend/cuda/caching_allocator.h"
+#include "backend/cuda/cublas_api.h"
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/host_wait.h"
 #include "backend/cuda/device_switch.h"
@@ -298,7 +299,7 @@ void throw_missing_stream() {
 }
 
 void throw_cublas_error(cublasStatus_t st, const char* expr, const char* file, int line) {
-  std::string msg = str("cuBLAS error ", cublasGetStatusName(st), " (", cublasGetStatusString(st), ") in ", expr,
+  std::string msg = str("cuBLAS error ", cublas().status_name(st), " (", cublas().status_string(st), ") in ", expr,
                         " at ", file, ":", line, ".");
   if (st == CUBLAS_STATUS_ALLOC_FAILED)
     throw OutOfMemoryError(msg +

@@ -2,6 +2,7 @@
 // tensor cores with float32 accumulation. Row-major products are issued as column-major C^T = B^T A^T.
 #include <climits>
 
+#include "backend/cuda/cublas_api.h"
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
 #include "ops/linalg/linalg_kernels.h"
@@ -47,7 +48,7 @@ void gemm_cuda(const GemmParams& p) {
   const int m = static_cast<int>(p.n), n = static_cast<int>(p.m), k = static_cast<int>(p.k);
   const size_t esize = element_size(p.dtype);
   if (p.batch == 1) {
-    KILN_CUBLAS_CHECK(cublasGemmEx(handle, op_b, op_a, m, n, k, alpha, p.b.data, type, static_cast<int>(p.b.ld),
+    KILN_CUBLAS_CHECK(cuda::detail::cublas().gemm_ex(handle, op_b, op_a, m, n, k, alpha, p.b.data, type, static_cast<int>(p.b.ld),
                                    p.a.data, type, static_cast<int>(p.a.ld), beta, p.c, type,
                                    static_cast<int>(p.ldc), compute, CUBLAS_GEMM_DEFAULT));
     return;
@@ -57,7 +58,7 @@ void gemm_cuda(const GemmParams& p) {
     const char* a = static_cast<const char*>(p.a.data) + b0 * p.a.batch_stride * esize;
     const char* b = static_cast<const char*>(p.b.data) + b0 * p.b.batch_stride * esize;
     char* c = static_cast<char*>(p.c) + b0 * p.c_batch_stride * esize;
-    KILN_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+    KILN_CUBLAS_CHECK(cuda::detail::cublas().gemm_strided_batched_ex(
         handle, op_b, op_a, m, n, k, alpha, b, type, static_cast<int>(p.b.ld), p.b.batch_stride, a, type,
         static_cast<int>(p.a.ld), p.a.batch_stride, beta, c, type, static_cast<int>(p.ldc), p.c_batch_stride, count,
         compute, CUBLAS_GEMM_DEFAULT));
