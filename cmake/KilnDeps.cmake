@@ -22,3 +22,31 @@ find_library(OPENBLAS_LIBRARY NAMES libopenblas.a PATHS ${KILN_OPENBLAS_DIR} NO_
 add_library(kiln_openblas INTERFACE)
 target_include_directories(kiln_openblas INTERFACE ${OPENBLAS_INCLUDE_DIR})
 target_link_libraries(kiln_openblas INTERFACE ${OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX Threads::Threads m)
+
+# Gloo (Debian's libgloo-dev): the CPU collectives behind dist::ProcessGroup's "gloo" backend. AUTO builds it
+# when the package is found. Debian's libgloo.so records its own dependencies (hiredis, ibverbs) as DT_NEEDED,
+# so kiln links only gloo; kiln never includes the Redis or ibverbs headers, which would need their -dev
+# packages. A test link below makes a package that cannot link fail at configure time, not in the build.
+set(KILN_GLOO "AUTO" CACHE STRING "Build the Gloo process-group backend: AUTO (when libgloo-dev is found), ON or OFF")
+set_property(CACHE KILN_GLOO PROPERTY STRINGS AUTO ON OFF)
+set(KILN_WITH_GLOO OFF)
+if(NOT KILN_GLOO STREQUAL "OFF")
+  find_package(Gloo CONFIG QUIET)
+  if(Gloo_FOUND AND TARGET gloo)
+    include(CheckCXXSourceCompiles)
+    set(CMAKE_REQUIRED_LIBRARIES gloo Threads::Threads)
+    check_cxx_source_compiles("
+      #include <gloo/rendezvous/context.h>
+      #include <gloo/transport/tcp/device.h>
+      int main() { gloo::transport::tcp::attr a; auto d = gloo::transport::tcp::CreateDevice(a);
+                   gloo::rendezvous::Context c(0, 1); return d ? 0 : 1; }" KILN_GLOO_LINKS)
+    unset(CMAKE_REQUIRED_LIBRARIES)
+    if(KILN_GLOO_LINKS)
+      set(KILN_WITH_GLOO ON)
+    endif()
+  endif()
+  if(KILN_GLOO STREQUAL "ON" AND NOT KILN_WITH_GLOO)
+    message(FATAL_ERROR "KILN_GLOO=ON but Gloo was not found or does not link (install libgloo-dev)")
+  endif()
+endif()
+message(STATUS "kiln: Gloo backend ${KILN_WITH_GLOO}")

@@ -15,6 +15,7 @@
 #include "kiln/diag/gpu_status.h"
 #include "kiln/diag/placement_log.h"
 #include "kiln/diag/compare.h"
+#include "kiln/dist/dist.h"
 #include "kiln/io/checkpoint.h"
 #include "kiln/io/serialize.h"
 #include "kiln/nn/nn.h"
