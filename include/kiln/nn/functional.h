@@ -97,3 +97,6 @@ Tensor apply_reduction(const Tensor& loss, Reduction reduction);
 }  // namespace functional
 }  // namespace kiln::nn
 
+
+// The FuncOptions overloads (F::cross_entropy(x, y, F::CrossEntropyFuncOptions()...)) come with the functions.
+#include "kiln/nn/functional_options.h"
