@@ -19,6 +19,7 @@
 #include "kiln/io/serialize.h"
 #include "kiln/nn/nn.h"
 #include "kiln/optim/optim.h"
+#include "kiln/tensor/accessor.h"
 #include "kiln/tensor/indexing.h"
 #include "kiln/tensor/ops.h"
 #include "kiln/tensor/tensor.h"

@@ -1,16 +1,23 @@
-// libtorch's option spellings on the nn side: nn::LinearOptions, F::...FuncOptions for the functional losses and
-// activations (each against the positional call), Sequential's typed access (ptr, at<T>, as<T>).
+// libtorch's option spellings on the nn side: nn::LinearOptions and the other module options, F::...FuncOptions
+// for the functional losses and activations (each against the positional call), torch::nll_loss-style free
+// functions, Sequential's typed access (ptr, at<T>, as<T>).
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 
 #include "kiln/core/error.h"
 #include "kiln/nn/container.h"
 #include "kiln/nn/functional.h"
 #include "kiln/nn/layers/activation.h"
+#include "kiln/nn/layers/dropout.h"
+#include "kiln/nn/layers/embedding.h"
 #include "kiln/nn/layers/linear.h"
+#include "kiln/nn/layers/loss.h"
+#include "kiln/nn/layers/normalization.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
 #include "test_util.h"
 
 namespace kiln {
@@ -59,6 +66,35 @@ TEST(LibtorchOptions, FunctionalOptionsMatchThePositionalCalls) {
   Tensor table = randn({5, 2}, {}, &gen);
   expect_close(F::embedding(labels, table, F::EmbeddingFuncOptions().padding_idx(0)), F::embedding(labels, table, 0), 0,
                0);
+}
+
+TEST(LibtorchOptions, ModuleOptions) {
+  EXPECT_DOUBLE_EQ(nn::Dropout(nn::DropoutOptions().p(0.2))->p, 0.2);
+  EXPECT_DOUBLE_EQ(nn::Dropout(0.3)->p, 0.3);
+  EXPECT_DOUBLE_EQ(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2))->negative_slope, 0.2);
+  EXPECT_EQ(nn::GELU(nn::GELUOptions().approximate("tanh"))->approximate, "tanh");
+  EXPECT_EQ(nn::Softmax(nn::SoftmaxOptions(0))->dim, 0);
+  EXPECT_EQ(nn::LogSoftmax(1)->dim, 1);
+  nn::Embedding emb(nn::EmbeddingOptions(10, 3).padding_idx(0));
+  EXPECT_EQ(emb->weight.sizes(), (Shape{10, 3}));
+  EXPECT_EQ(emb->padding_idx, std::optional<int64_t>(0));
+  nn::LayerNorm ln(nn::LayerNormOptions({4}).eps(1e-3).elementwise_affine(false));
+  EXPECT_TRUE(ln->parameters().empty());
+  EXPECT_EQ(nn::Flatten(nn::FlattenOptions().start_dim(0))->forward(ones({2, 3})).sizes(), (Shape{6}));
+  Tensor x = tensor({{0.5, -1.0, 2.0}, {1.0, 0.0, -0.5}}), labels = tensor({2, 0});
+  nn::CrossEntropyLoss ce(nn::CrossEntropyLossOptions().label_smoothing(0.1).reduction(kSum));
+  expect_close(ce(x, labels), F::cross_entropy(x, labels, Tensor(), -100, kSum, 0.1), 0, 0);
+  nn::MSELoss mse{nn::MSELossOptions(kSum)};
+  expect_close(mse(x, zeros({2, 3})), F::mse_loss(x, zeros({2, 3}), kSum), 0, 0);
+  expect_close(nn::NLLLoss(nn::NLLLossOptions().ignore_index(0))(x, labels), F::nll_loss(x, labels, Tensor(), 0), 0, 0);
+  Tensor t = tensor({{1.0, 0.0, 1.0}, {0.0, 1.0, 0.0}});
+  expect_close(nn::BCEWithLogitsLoss(nn::BCEWithLogitsLossOptions().reduction(kNone))(x, t),
+               F::binary_cross_entropy_with_logits(x, t, Tensor(), kNone), 0, 0);
+  expect_close(nn::SmoothL1Loss(nn::SmoothL1LossOptions().beta(0.5))(x, t), F::smooth_l1_loss(x, t, kMean, 0.5), 0, 0);
+  // torch::nll_loss(output, target) and torch::dropout(x, p, train), as libtorch's MNIST example writes them.
+  expect_close(nll_loss(log_softmax(x, 1), labels), F::nll_loss(log_softmax(x, 1), labels), 0, 0);
+  expect_close(dropout(x, 0.5, /*train=*/false), x, 0, 0);
+  expect_close(mse_loss(x, t), F::mse_loss(x, t), 0, 0);
 }
 
 TEST(LibtorchOptions, SequentialTypedAccess) {

@@ -1,11 +1,13 @@
 // Method spellings a libtorch user types that kiln had only as free functions (x.all(), x.argmax(),
-// x.floor(), x.uniform_(a, b), x.scatter_(...), torch::max(a, b), randint(high, size), ...): each against
-// the free function or a known value.
+// x.floor(), x.uniform_(a, b), x.scatter_(...), torch::max(a, b), randint(high, size), ...), x.accessor<T, N>(),
+// x.data() and TensorOptions' libtorch spellings: each against the free function or a known value.
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "kiln/autograd/autograd.h"
+#include "kiln/core/error.h"
+#include "kiln/tensor/accessor.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/index.h"
 #include "kiln/tensor/ops/pointwise.h"
@@ -72,6 +74,36 @@ TEST(LibtorchMethods, RandomFillsAndScatter) {
   expect_values(z, {0, 0, 2, 2, 0, 0});
   expect_values(zeros({2, 3}).scatter(1, idx, 7.0), {0, 0, 7, 7, 0, 0});
   expect_values(zeros({2, 3}).scatter(1, idx, full({2, 1}, 4.0)), {0, 0, 4, 4, 0, 0});
+}
+TEST(LibtorchMethods, Accessor) {
+  Tensor x = tensor({{1.0f, 2.0f, 3.0f}, {4.0f, 5.0f, 6.0f}});
+  auto a = x.accessor<float, 2>();
+  EXPECT_EQ(a.size(0), 2);
+  EXPECT_EQ(a.size(1), 3);
+  float total = 0;
+  for (int64_t i = 0; i < a.size(0); ++i)
+    for (int64_t j = 0; j < a.size(1); ++j) total += a[i][j];
+  EXPECT_FLOAT_EQ(total, 21);
+  a[1][2] = 60;  // writes land in the tensor
+  EXPECT_FLOAT_EQ(x.index_select(0, tensor({1})).to_vector<float>()[2], 60);
+  Tensor t = x.t();  // strides are followed
+  auto at = t.accessor<float, 2>();
+  EXPECT_FLOAT_EQ(at[2][0], 3);
+  EXPECT_THROW((x.accessor<double, 2>()), DTypeError);
+  EXPECT_THROW((x.accessor<float, 1>()), ShapeError);
+}
+
+TEST(LibtorchMethods, OptionsAndData) {
+  Tensor g = zeros({2}, requires_grad());
+  EXPECT_TRUE(g.requires_grad());
+  TensorOptions o = TensorOptions().dtype(kFloat64).layout(kStrided).device(kCPU, -1).requires_grad(true);
+  EXPECT_EQ(o.layout(), kStrided);
+  Tensor r = randn({3}, o);
+  EXPECT_EQ(r.dtype(), kFloat64);
+  Tensor y = mul(r, 2);
+  Tensor d = y.data();
+  EXPECT_FALSE(d.requires_grad());
+  EXPECT_EQ(d.data_ptr(), y.data_ptr());  // the same storage, no history
 }
 }  // namespace
 }  // namespace kiln

@@ -98,5 +98,6 @@ Tensor apply_reduction(const Tensor& loss, Reduction reduction);
 }  // namespace kiln::nn
 
 
-// The FuncOptions overloads (F::cross_entropy(x, y, F::CrossEntropyFuncOptions()...)) come with the functions.
-#include "kiln/nn/functional_options.h"
+// The options (F::CrossEntropyFuncOptions, nn::MSELossOptions, ...) and the functional forms that take them come
+// with the functions, as in libtorch. options.h includes this file first, so either order works.
+#include "kiln/nn/options.h"

@@ -1,5 +1,6 @@
 // Tensor: a strided view of a Storage with a dtype, plus the autograd state that tracks how it was made.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -32,6 +33,8 @@ class Stream;  // kiln/cuda/cuda.h
 namespace indexing {
 class TensorIndex;  // kiln/tensor/indexing.h
 }  // namespace indexing
+template <typename T, size_t N>
+class TensorAccessor;  // kiln/tensor/accessor.h
 
 /// The shared state behind a Tensor handle. Sizes and strides are in elements; offset is in elements.
 struct TensorImpl {
@@ -86,6 +89,9 @@ class Tensor {
   Scalar item() const;
   /// Host copy of all elements, converted to T (tests and printing).
   template <typename T> std::vector<T> to_vector() const;
+  /// libtorch's x.accessor<float, 2>(): element access a[i][j] on a CPU tensor of dtype T and N dims, without
+  /// copies (kiln/tensor/accessor.h). The tensor must outlive the accessor.
+  template <typename T, size_t N> TensorAccessor<T, N> accessor() const;
 
   // ---- devices and dtypes ----
   Tensor to(Device device, bool non_blocking = false, bool copy = false) const;
@@ -146,6 +152,8 @@ class Tensor {
   std::shared_ptr<autograd::Node> grad_fn() const;
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   Tensor detach() const;
+  /// libtorch's x.data(): the same data without autograd history (detach()).
+  Tensor data() const { return detach(); }
   const Tensor& detach_() const;
   /// Keeps .grad on a non-leaf after backward, like torch's retain_grad().
   void retain_grad() const;

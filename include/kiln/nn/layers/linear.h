@@ -2,6 +2,7 @@
 #pragma once
 #include "kiln/nn/holder.h"
 #include "kiln/nn/module.h"
+#include "kiln/nn/options.h"
 
 namespace kiln::nn {
 
@@ -71,6 +72,7 @@ KILN_MODULE(Identity);
 class FlattenImpl : public Module {
  public:
   explicit FlattenImpl(int64_t start_dim = 1, int64_t end_dim = -1) : start_dim(start_dim), end_dim(end_dim) {}
+  explicit FlattenImpl(const FlattenOptions& o) : FlattenImpl(o.start_dim(), o.end_dim()) {}
   Tensor forward(const Tensor& x);
   std::string name() const override { return "Flatten"; }
   std::string extra_repr() const override;
