@@ -146,6 +146,7 @@ Tensor Tensor::std(const Shape& d, bool unbiased, bool k) const { return kiln::s
 Tensor Tensor::norm(double p) const { return kiln::norm(*this, p); }
 Tensor Tensor::norm(double p, const Shape& d, bool k) const { return kiln::norm(*this, p, d, k); }
 Tensor Tensor::prod() const { return kiln::prod(*this); }
+Tensor Tensor::prod(int64_t d, bool k) const { return kiln::prod(*this, d, k); }
 Tensor Tensor::logsumexp(const Shape& d, bool k) const { return kiln::logsumexp(*this, d, k); }
 std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t d, bool largest, bool sorted) const {
   return kiln::topk(*this, k, d, largest, sorted);

@@ -280,6 +280,12 @@ class Tensor {
   Tensor norm(double p, const Shape& dims, bool keepdim = false) const;
   Tensor prod() const;
   Tensor logsumexp(const Shape& dims, bool keepdim = false) const;
+  // One dim as a plain integer, as libtorch's IntArrayRef takes one: x.norm(2, 1), x.logsumexp(1), x.amax(-1).
+  Tensor norm(double p, int64_t dim, bool keepdim = false) const { return norm(p, Shape{dim}, keepdim); }
+  Tensor logsumexp(int64_t dim, bool keepdim = false) const { return logsumexp(Shape{dim}, keepdim); }
+  Tensor amax(int64_t dim, bool keepdim = false) const { return amax(Shape{dim}, keepdim); }
+  Tensor amin(int64_t dim, bool keepdim = false) const { return amin(Shape{dim}, keepdim); }
+  Tensor prod(int64_t dim, bool keepdim = false) const;
   std::tuple<Tensor, Tensor> topk(int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true) const;
   std::tuple<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false) const;
   Tensor argmax(int64_t dim, bool keepdim = false) const;
