@@ -20,6 +20,8 @@
 #include "kiln/io/serialize.h"
 #include "kiln/nn/nn.h"
 #include "kiln/optim/optim.h"
+#include "kiln/tensor/accessor.h"
+#include "kiln/tensor/indexing.h"
 #include "kiln/tensor/ops.h"
 #include "kiln/tensor/tensor.h"
 #include "kiln/train/batch_size.h"

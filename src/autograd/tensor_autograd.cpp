@@ -15,7 +15,7 @@ bool Tensor::requires_grad() const {
   return m->view && m->view->creation == autograd::ViewCreation::Default && m->view->base.requires_grad();
 }
 
-Tensor& Tensor::requires_grad_(bool requires) {
+const Tensor& Tensor::requires_grad_(bool requires) const {
   auto* m = meta_if_exists(*this);
   if (m && m->grad_fn) {
     KILN_CHECK_T(AutogradError, requires, "requires_grad_(false) on a non-leaf tensor: use detach() instead");
@@ -50,7 +50,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_gra
 }
 
 Tensor Tensor::detach() const { return make_view(*this, sizes(), strides(), storage_offset()); }
-Tensor& Tensor::detach_() {
+const Tensor& Tensor::detach_() const {
   impl()->autograd.reset();
   return *this;
 }

@@ -115,13 +115,13 @@ Tensor xavier_uniform_(Tensor t, double gain, Generator* gen) {
   auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(t);
   double std = gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
   double a = std::sqrt(3.0) * std;  // U(-a, a) has standard deviation a / sqrt(3)
-  return uniform_(std::move(t), -a, a, gen);
+  return init::uniform_(std::move(t), -a, a, gen);
 }
 
 Tensor xavier_normal_(Tensor t, double gain, Generator* gen) {
   auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(t);
   double std = gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
-  return normal_(std::move(t), 0.0, std, gen);
+  return init::normal_(std::move(t), 0.0, std, gen);
 }
 
 Tensor kaiming_uniform_(Tensor t, double a, FanMode mode, Nonlinearity nonlinearity, Generator* gen) {
@@ -130,7 +130,7 @@ Tensor kaiming_uniform_(Tensor t, double a, FanMode mode, Nonlinearity nonlinear
   int64_t f = fan(t, mode);
   double std = calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(f));
   double bound = std::sqrt(3.0) * std;
-  return uniform_(std::move(t), -bound, bound, gen);
+  return init::uniform_(std::move(t), -bound, bound, gen);
 }
 
 Tensor kaiming_normal_(Tensor t, double a, FanMode mode, Nonlinearity nonlinearity, Generator* gen) {
@@ -138,6 +138,6 @@ Tensor kaiming_normal_(Tensor t, double a, FanMode mode, Nonlinearity nonlineari
   if (t.numel() == 0) return t;
   int64_t f = fan(t, mode);
   double std = calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(f));
-  return normal_(std::move(t), 0.0, std, gen);
+  return init::normal_(std::move(t), 0.0, std, gen);
 }
 }  // namespace kiln::nn::init

@@ -30,7 +30,7 @@ Tensor Tensor::pin_memory() const {
 }
 Tensor Tensor::contiguous() const { return kiln::contiguous(*this); }
 Tensor Tensor::clone() const { return kiln::clone(*this); }
-Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) { return kiln::copy_(*this, src, non_blocking); }
+const Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) const { return kiln::copy_(*this, src, non_blocking); }
 
 Tensor Tensor::view(const Shape& s) const { return kiln::view(*this, s); }
 Tensor Tensor::reshape(const Shape& s) const { return kiln::reshape(*this, s); }
@@ -55,18 +55,46 @@ Tensor Tensor::mul(const Tensor& o) const { return kiln::mul(*this, o); }
 Tensor Tensor::div(const Tensor& o) const { return kiln::div(*this, o); }
 Tensor Tensor::pow(const Scalar& e) const { return kiln::pow(*this, e); }
 Tensor Tensor::pow(const Tensor& e) const { return kiln::pow(*this, e); }
-Tensor& Tensor::add_(const Tensor& o, const Scalar& a) { return kiln::add_(*this, o, a); }
-Tensor& Tensor::add_(const Scalar& o) { return kiln::add_(*this, o); }
-Tensor& Tensor::sub_(const Tensor& o, const Scalar& a) { return kiln::sub_(*this, o, a); }
-Tensor& Tensor::sub_(const Scalar& o) { return kiln::sub_(*this, o); }
-Tensor& Tensor::mul_(const Tensor& o) { return kiln::mul_(*this, o); }
-Tensor& Tensor::mul_(const Scalar& o) { return kiln::mul_(*this, o); }
-Tensor& Tensor::div_(const Tensor& o) { return kiln::div_(*this, o); }
-Tensor& Tensor::div_(const Scalar& o) { return kiln::div_(*this, o); }
-Tensor& Tensor::fill_(const Scalar& v) { return kiln::fill_(*this, v); }
-Tensor& Tensor::zero_() { return kiln::zero_(*this); }
-Tensor& Tensor::clamp_(const Scalar& lo, const Scalar& hi) { return kiln::clamp_(*this, lo, hi); }
-Tensor& Tensor::masked_fill_(const Tensor& m, const Scalar& v) { return kiln::masked_fill_(*this, m, v); }
+const Tensor& Tensor::add_(const Tensor& o, const Scalar& a) const { return kiln::add_(*this, o, a); }
+const Tensor& Tensor::add_(const Scalar& o) const { return kiln::add_(*this, o); }
+const Tensor& Tensor::sub_(const Tensor& o, const Scalar& a) const { return kiln::sub_(*this, o, a); }
+const Tensor& Tensor::sub_(const Scalar& o) const { return kiln::sub_(*this, o); }
+const Tensor& Tensor::mul_(const Tensor& o) const { return kiln::mul_(*this, o); }
+const Tensor& Tensor::mul_(const Scalar& o) const { return kiln::mul_(*this, o); }
+const Tensor& Tensor::div_(const Tensor& o) const { return kiln::div_(*this, o); }
+const Tensor& Tensor::div_(const Scalar& o) const { return kiln::div_(*this, o); }
+const Tensor& Tensor::fill_(const Scalar& v) const { return kiln::fill_(*this, v); }
+const Tensor& Tensor::zero_() const { return kiln::zero_(*this); }
+const Tensor& Tensor::clamp_(const Scalar& lo, const Scalar& hi) const { return kiln::clamp_(*this, lo, hi); }
+const Tensor& Tensor::masked_fill_(const Tensor& m, const Scalar& v) const { return kiln::masked_fill_(*this, m, v); }
+const Tensor& Tensor::div_(const Tensor& o, std::optional<std::string_view> m) const { return kiln::div_(*this, o, m); }
+const Tensor& Tensor::div_(const Scalar& o, std::optional<std::string_view> m) const { return kiln::div_(*this, o, m); }
+Tensor Tensor::div(const Tensor& o, std::optional<std::string_view> m) const { return kiln::div(*this, o, m); }
+Tensor Tensor::div(const Scalar& o, std::optional<std::string_view> m) const { return kiln::div(*this, o, m); }
+Tensor Tensor::floor_divide(const Tensor& o) const { return kiln::floor_divide(*this, o); }
+Tensor Tensor::floor_divide(const Scalar& o) const { return kiln::floor_divide(*this, o); }
+Tensor Tensor::fmod(const Tensor& o) const { return kiln::fmod(*this, o); }
+Tensor Tensor::fmod(const Scalar& o) const { return kiln::fmod(*this, o); }
+Tensor Tensor::remainder(const Tensor& o) const { return kiln::remainder(*this, o); }
+Tensor Tensor::remainder(const Scalar& o) const { return kiln::remainder(*this, o); }
+Tensor Tensor::where(const Tensor& condition, const Tensor& other) const { return kiln::where(condition, *this, other); }
+Tensor Tensor::square() const { return kiln::square(*this); }
+Tensor Tensor::sign() const { return kiln::sign(*this); }
+Tensor Tensor::floor() const { return kiln::floor(*this); }
+Tensor Tensor::ceil() const { return kiln::ceil(*this); }
+Tensor Tensor::round() const { return kiln::round(*this); }
+Tensor Tensor::isnan() const { return kiln::isnan(*this); }
+Tensor Tensor::isinf() const { return kiln::isinf(*this); }
+Tensor Tensor::isfinite() const { return kiln::isfinite(*this); }
+Tensor Tensor::logical_not() const { return kiln::logical_not(*this); }
+Tensor Tensor::logical_and(const Tensor& o) const { return kiln::logical_and(*this, o); }
+Tensor Tensor::logical_or(const Tensor& o) const { return kiln::logical_or(*this, o); }
+bool Tensor::allclose(const Tensor& o, double rtol, double atol, bool equal_nan) const {
+  return kiln::allclose(*this, o, rtol, atol, equal_nan);
+}
+bool Tensor::equal(const Tensor& o) const { return kiln::equal(*this, o); }
+const Tensor& Tensor::uniform_(double from, double to) const { return kiln::uniform_(*this, from, to); }
+const Tensor& Tensor::normal_(double mean, double std) const { return kiln::normal_(*this, mean, std); }
 Tensor Tensor::neg() const { return kiln::neg(*this); }
 Tensor Tensor::abs() const { return kiln::abs(*this); }
 Tensor Tensor::relu() const { return kiln::relu(*this); }
@@ -81,6 +109,12 @@ Tensor Tensor::max() const { return kiln::max(*this); }
 Tensor Tensor::min() const { return kiln::min(*this); }
 Tensor Tensor::argmax(int64_t d, bool k) const { return kiln::argmax(*this, d, k); }
 Tensor Tensor::argmin(int64_t d, bool k) const { return kiln::argmin(*this, d, k); }
+Tensor Tensor::argmax() const { return kiln::argmax(*this); }
+Tensor Tensor::argmin() const { return kiln::argmin(*this); }
+Tensor Tensor::all() const { return kiln::all(*this); }
+Tensor Tensor::any() const { return kiln::any(*this); }
+Tensor Tensor::all(int64_t d, bool k) const { return kiln::all(*this, d, k); }
+Tensor Tensor::any(int64_t d, bool k) const { return kiln::any(*this, d, k); }
 Tensor Tensor::softmax(int64_t d) const { return kiln::softmax(*this, d); }
 Tensor Tensor::log_softmax(int64_t d) const { return kiln::log_softmax(*this, d); }
 
@@ -112,6 +146,7 @@ Tensor Tensor::std(const Shape& d, bool unbiased, bool k) const { return kiln::s
 Tensor Tensor::norm(double p) const { return kiln::norm(*this, p); }
 Tensor Tensor::norm(double p, const Shape& d, bool k) const { return kiln::norm(*this, p, d, k); }
 Tensor Tensor::prod() const { return kiln::prod(*this); }
+Tensor Tensor::prod(int64_t d, bool k) const { return kiln::prod(*this, d, k); }
 Tensor Tensor::logsumexp(const Shape& d, bool k) const { return kiln::logsumexp(*this, d, k); }
 std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t d, bool largest, bool sorted) const {
   return kiln::topk(*this, k, d, largest, sorted);
@@ -125,4 +160,18 @@ std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t d) const { return kiln
 Tensor Tensor::mm(const Tensor& o) const { return kiln::mm(*this, o); }
 Tensor Tensor::index_select(int64_t d, const Tensor& i) const { return kiln::index_select(*this, d, i); }
 Tensor Tensor::gather(int64_t d, const Tensor& i) const { return kiln::gather(*this, d, i); }
+Tensor Tensor::scatter(int64_t d, const Tensor& i, const Tensor& src) const { return kiln::scatter(*this, d, i, src); }
+Tensor Tensor::scatter(int64_t d, const Tensor& i, const Scalar& v) const { return kiln::scatter(*this, d, i, v); }
+const Tensor& Tensor::scatter_(int64_t d, const Tensor& i, const Tensor& src) const {
+  return kiln::scatter_(*this, d, i, src);
+}
+const Tensor& Tensor::scatter_add_(int64_t d, const Tensor& i, const Tensor& src) const {
+  return kiln::scatter_add_(*this, d, i, src);
+}
+Tensor Tensor::masked_select(const Tensor& mask) const { return kiln::masked_select(*this, mask); }
+Tensor Tensor::nonzero() const { return kiln::nonzero(*this); }
+Tensor Tensor::repeat(const Shape& repeats) const { return kiln::repeat(*this, repeats); }
+Tensor Tensor::flip(const Shape& dims) const { return kiln::flip(*this, dims); }
+Tensor Tensor::cumsum(int64_t d) const { return kiln::cumsum(*this, d); }
+Tensor Tensor::cumprod(int64_t d) const { return kiln::cumprod(*this, d); }
 }  // namespace kiln

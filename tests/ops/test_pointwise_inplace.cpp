@@ -24,7 +24,7 @@ TEST_P(PointwiseInplaceTest, ArithmeticWithTensorsAndScalars) {
       x, b, [](double u, double v) { return u + 2 * v; }, &s);
   Tensor y = x.clone();
   void* data = y.data_ptr();
-  Tensor& r = add_(y, b, 2);
+  const Tensor& r = add_(y, b, 2);
   EXPECT_TRUE(r.is_same(y));
   EXPECT_EQ(y.data_ptr(), data);  // written in place
   expect_ref(y, {3, 4}, e);

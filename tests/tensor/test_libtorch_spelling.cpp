@@ -5,8 +5,11 @@
 #include <tuple>
 #include <vector>
 
+#include "kiln/nn/container.h"
 #include "kiln/nn/functional.h"
+#include "kiln/nn/layers/activation.h"
 #include "kiln/nn/layers/linear.h"
+#include "kiln/tensor/indexing.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/index.h"
 #include "kiln/tensor/ops/linalg.h"
@@ -79,6 +82,63 @@ TEST(LibtorchSpelling, ComparisonsClampsAndPieces) {
   Tensor b = ones({4, 2, 3});
   EXPECT_EQ(b.bmm(ones({4, 3, 5})).sizes(), (Shape{4, 2, 5}));
   EXPECT_TRUE(x.to(kCPU).is_cpu());
+}
+TEST(LibtorchSpelling, InPlaceOnTemporariesAndTheUnaryTable) {
+  Tensor w = m23().requires_grad_();
+  w.sum().backward();
+  w.grad().zero_();  // in-place methods are const, as libtorch's
+  expect_values(w.grad(), {0, 0, 0, 0, 0, 0});
+  Tensor x = m23();
+  expect_values(x.clone().exp_().log_(), {1, 5, 3, 4, 2, 6}, 1e-6);
+  expect_values(x.clone().sqrt_().pow_(2), {1, 5, 3, 4, 2, 6}, 1e-6);
+  expect_values(x.clone().neg_().abs_().sub_(1).clamp_(0, 3), {0, 3, 2, 3, 1, 3});
+  expect_values(x.clone().sigmoid_(), x.sigmoid().to_vector<double>());
+  expect_values(x.clone().tanh_().sin_().cos_(), x.tanh().sin().cos().to_vector<double>());
+}
+
+TEST(LibtorchSpelling, DivisionModes) {
+  Tensor a = tensor({7, -7}), b = tensor({2, 2});
+  expect_values(a.div(b, "floor"), {3, -4});
+  expect_values(div(a, b, "trunc"), {3, -3});
+  expect_values(a.floor_divide(2), {3, -4});
+  expect_values(a.fmod(2), {1, -1});
+  expect_values(a.remainder(2), {1, 1});
+  expect_values(tensor({7.5, -7.5}).div(2, "trunc"), {3, -3});
+}
+
+TEST(LibtorchSpelling, RearrangingAndSelecting) {
+  Tensor x = m23();
+  expect_values(x.repeat({1, 2}), {1, 5, 3, 1, 5, 3, 4, 2, 6, 4, 2, 6});
+  expect_values(x.flip({1}), {3, 5, 1, 6, 2, 4});
+  expect_values(x.cumsum(1), {1, 6, 9, 4, 6, 12});
+  expect_values(x.cumprod(0), {1, 5, 3, 4, 10, 18});
+  expect_values(x.nonzero().select(1, 0), {0, 0, 0, 1, 1, 1});
+  expect_values(x.masked_select(x.gt(3)), {5, 4, 6});
+  expect_values(x.masked_fill(x.gt(3), 0), {1, 0, 3, 0, 2, 0});
+  expect_values(where(x.gt(3), x, 0), {0, 5, 0, 4, 0, 6});
+}
+
+TEST(LibtorchSpelling, IndexingAndEinsum) {
+  using namespace kiln::indexing;
+  Tensor x = m23();
+  expect_values(x.index({Slice(1, None), 0}), {4});
+  expect_values(x.index({"...", Slice(None, 2)}), {1, 5, 4, 2});
+  expect_values(x.index({x.gt(4)}), {5, 6});
+  Tensor y = x.clone();
+  y.index_put_({0, Slice()}, 0);
+  expect_values(y, {0, 0, 0, 4, 2, 6});
+  expect_values(einsum("ij,kj->ik", {x, x}), {35, 32, 32, 56});
+}
+
+TEST(LibtorchSpelling, TensorLiteralsAndModules) {
+  EXPECT_EQ(tensor({1, 2, 3}).dtype(), kInt64);
+  EXPECT_EQ(tensor({{1.5, 2.0}, {3.0, 4.0}}).sizes(), (Shape{2, 2}));
+  nn::Sequential seq(nn::Linear(nn::LinearOptions(3, 2).bias(false)), nn::ReLU());
+  EXPECT_FALSE(seq[0]->as<nn::Linear>()->bias.defined());
+  EXPECT_EQ(seq->at<nn::LinearImpl>(0).out_features, 2);
+  namespace F = kiln::nn::functional;
+  Tensor loss = F::cross_entropy(m23(), tensor({1, 2}), F::CrossEntropyFuncOptions().label_smoothing(0.1));
+  EXPECT_EQ(loss.dim(), 0);
 }
 }  // namespace
 }  // namespace kiln

@@ -31,6 +31,14 @@ class Scalar {
     else if constexpr (std::is_integral<T>::value) return static_cast<T>(to_long());
     else return static_cast<T>(to_double());
   }
+  // libtorch's spellings: x.item().toDouble(), toFloat(), toLong(), toInt(), toBool().
+  double toDouble() const { return to_double(); }
+  float toFloat() const { return static_cast<float>(to_double()); }
+  int64_t toLong() const { return to_long(); }
+  int toInt() const { return static_cast<int>(to_long()); }
+  bool toBool() const { return to<bool>(); }
+  bool isFloatingPoint() const { return is_floating_point(); }
+  bool isIntegral(bool include_bool = false) const { return is_integral() || (include_bool && is_bool()); }
   /// The dtype a tensor made from this scalar alone would have (bool, int64 or float32).
   DType dtype() const { return kind_ == Kind::Bool ? kBool : kind_ == Kind::Int ? kInt64 : kFloat32; }
 

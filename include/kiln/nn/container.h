@@ -91,6 +91,12 @@ class SequentialImpl : public Module {
     KILN_CHECK(m != nullptr, "Sequential: module ", i, " is a ", (*this)[i]->name(), ", not the requested type");
     return m;
   }
+  /// The i-th module as its type, libtorch's seq->at<nn::LinearImpl>(i) (a holder type such as nn::Linear
+  /// works too); ValueError when it is of another type.
+  template <typename T>
+  typename detail::contained_t<T>& at(int64_t i) const {
+    return *ptr<typename detail::contained_t<T>>(i);
+  }
   Iterator begin() const { return modules_.begin(); }
   Iterator end() const { return modules_.end(); }
   std::string name() const override { return "Sequential"; }
@@ -129,6 +135,12 @@ class ModuleListImpl : public Module {
     auto m = std::dynamic_pointer_cast<T>((*this)[i]);
     KILN_CHECK(m != nullptr, "ModuleList: module ", i, " is a ", (*this)[i]->name(), ", not the requested type");
     return m;
+  }
+  /// The i-th module as its type, libtorch's seq->at<nn::LinearImpl>(i) (a holder type such as nn::Linear
+  /// works too); ValueError when it is of another type.
+  template <typename T>
+  typename detail::contained_t<T>& at(int64_t i) const {
+    return *ptr<typename detail::contained_t<T>>(i);
   }
   Iterator begin() const { return modules_.begin(); }
   Iterator end() const { return modules_.end(); }

@@ -97,3 +97,7 @@ Tensor apply_reduction(const Tensor& loss, Reduction reduction);
 }  // namespace functional
 }  // namespace kiln::nn
 
+
+// The options (F::CrossEntropyFuncOptions, nn::MSELossOptions, ...) and the functional forms that take them come
+// with the functions, as in libtorch. options.h includes this file first, so either order works.
+#include "kiln/nn/options.h"

@@ -18,6 +18,20 @@ namespace kiln::nn {
 template <typename Contained>
 class ModuleHolder;
 
+namespace detail {
+/// The module class behind T: T::ContainedType for a holder (nn::Linear -> LinearImpl), T itself otherwise.
+template <typename T, typename = void>
+struct contained {
+  using type = T;
+};
+template <typename T>
+struct contained<T, std::void_t<typename T::ContainedType>> {
+  using type = typename T::ContainedType;
+};
+template <typename T>
+using contained_t = typename contained<T>::type;
+}  // namespace detail
+
 /// Ordered (name, tensor) pairs, in registration order (depth first for nested modules).
 /// A named parameter or buffer: .first/.second (or a structured binding), or libtorch's .key()/.value().
 struct NamedTensor : std::pair<std::string, Tensor> {
@@ -39,6 +53,17 @@ class Module : public std::enable_shared_from_this<Module> {
   virtual ~Module() = default;
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
+
+  /// This module as T (a module class, or a holder such as nn::Linear for its LinearImpl), or nullptr when it is
+  /// of another type: libtorch's seq[0]->as<nn::Linear>().
+  template <typename T>
+  detail::contained_t<T>* as() noexcept {
+    return dynamic_cast<detail::contained_t<T>*>(this);
+  }
+  template <typename T>
+  const detail::contained_t<T>* as() const noexcept {
+    return dynamic_cast<const detail::contained_t<T>*>(this);
+  }
 
   /// The type name shown by pretty printing and error messages: "Linear", "Sequential", ... By default the
   /// C++ class name without namespaces and without a trailing "Impl".

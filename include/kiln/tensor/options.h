@@ -5,6 +5,11 @@
 
 namespace kiln {
 
+/// How elements are laid out: kiln has strided tensors only; the option exists so that libtorch's
+/// TensorOptions().layout(kStrided) compiles.
+enum class Layout : int8_t { Strided };
+constexpr Layout kStrided = Layout::Strided;
+
 /// Builder-style options, as torch::TensorOptions: TensorOptions().dtype(kFloat64).device("cuda:0").
 struct TensorOptions {
   DType dtype_ = DType::Float32;
@@ -20,6 +25,10 @@ struct TensorOptions {
   TensorOptions(const char* d) : device_(Device(d)) {}
   TensorOptions dtype(DType t) const { auto o = *this; o.dtype_ = t; o.has_dtype_ = true; return o; }
   TensorOptions device(Device d) const { auto o = *this; o.device_ = d; return o; }
+  /// .device(kCUDA, 1), as libtorch.
+  TensorOptions device(DeviceType t, int index) const { return device(Device(t, index)); }
+  TensorOptions layout(Layout) const { return *this; }
+  Layout layout() const { return Layout::Strided; }
   TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
   TensorOptions pinned_memory(bool p) const { auto o = *this; o.pinned_memory_ = p; return o; }
   DType dtype() const { return dtype_; }
@@ -32,4 +41,6 @@ struct TensorOptions {
 
 inline TensorOptions dtype(DType t) { return TensorOptions().dtype(t); }
 inline TensorOptions device(Device d) { return TensorOptions().device(d); }
+/// torch::requires_grad(): zeros({2}, requires_grad()).
+inline TensorOptions requires_grad(bool r = true) { return TensorOptions().requires_grad(r); }
 }  // namespace kiln

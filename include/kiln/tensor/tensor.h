@@ -1,11 +1,14 @@
 // Tensor: a strided view of a Storage with a dtype, plus the autograd state that tracks how it was made.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -27,6 +30,11 @@ struct Node;
 namespace cuda {
 class Stream;  // kiln/cuda/cuda.h
 }  // namespace cuda
+namespace indexing {
+class TensorIndex;  // kiln/tensor/indexing.h
+}  // namespace indexing
+template <typename T, size_t N>
+class TensorAccessor;  // kiln/tensor/accessor.h
 
 /// The shared state behind a Tensor handle. Sizes and strides are in elements; offset is in elements.
 struct TensorImpl {
@@ -38,7 +46,9 @@ struct TensorImpl {
   std::shared_ptr<autograd::AutogradMeta> autograd;  // null until a tensor takes part in autograd
 };
 
-/// A handle to a tensor, shared like torch.Tensor: copying a Tensor copies the handle, not the data.
+/// A handle to a tensor, shared like torch.Tensor: copying a Tensor copies the handle, not the data. In-place
+/// methods (x.add_(y), x.zero_()) are const, as libtorch's: they write through the handle into the shared
+/// data, so they also work on a temporary or a const handle (x.grad().zero_()).
 class Tensor {
  public:
   Tensor() = default;
@@ -79,6 +89,9 @@ class Tensor {
   Scalar item() const;
   /// Host copy of all elements, converted to T (tests and printing).
   template <typename T> std::vector<T> to_vector() const;
+  /// libtorch's x.accessor<float, 2>(): element access a[i][j] on a CPU tensor of dtype T and N dims, without
+  /// copies (kiln/tensor/accessor.h). The tensor must outlive the accessor.
+  template <typename T, size_t N> TensorAccessor<T, N> accessor() const;
 
   // ---- devices and dtypes ----
   Tensor to(Device device, bool non_blocking = false, bool copy = false) const;
@@ -103,7 +116,7 @@ class Tensor {
   void record_stream(cuda::Stream stream) const;
   Tensor contiguous() const;
   Tensor clone() const;
-  Tensor& copy_(const Tensor& src, bool non_blocking = false);
+  const Tensor& copy_(const Tensor& src, bool non_blocking = false) const;
 
   // ---- views (share storage) ----
   Tensor view(const Shape& shape) const;
@@ -126,8 +139,11 @@ class Tensor {
   // ---- autograd ----
   bool requires_grad() const;
   /// Marks a leaf as needing gradients. Throws on non-leaf tensors and on non-floating dtypes.
-  Tensor& requires_grad_(bool requires = true);
-  Tensor& set_requires_grad(bool requires) { return requires_grad_(requires); }
+  const Tensor& requires_grad_(bool requires = true) const;
+  Tensor& set_requires_grad(bool requires) {
+    requires_grad_(requires);
+    return *this;
+  }
   /// The accumulated gradient (undefined until backward reaches this leaf).
   const Tensor& grad() const;
   Tensor& mutable_grad();
@@ -136,7 +152,9 @@ class Tensor {
   std::shared_ptr<autograd::Node> grad_fn() const;
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   Tensor detach() const;
-  Tensor& detach_();
+  /// libtorch's x.data(): the same data without autograd history (detach()).
+  Tensor data() const { return detach(); }
+  const Tensor& detach_() const;
   /// Keeps .grad on a non-leaf after backward, like torch's retain_grad().
   void retain_grad() const;
   /// Registers fn to run on this tensor's gradient when it is computed; fn may return a replacement
@@ -172,18 +190,41 @@ class Tensor {
   Tensor ge(const Scalar& o) const;
   Tensor clamp_min(const Scalar& lo) const;
   Tensor clamp_max(const Scalar& hi) const;
-  Tensor& add_(const Tensor& o, const Scalar& alpha = 1);
-  Tensor& add_(const Scalar& o);
-  Tensor& sub_(const Tensor& o, const Scalar& alpha = 1);
-  Tensor& sub_(const Scalar& o);
-  Tensor& mul_(const Tensor& o);
-  Tensor& mul_(const Scalar& o);
-  Tensor& div_(const Tensor& o);
-  Tensor& div_(const Scalar& o);
-  Tensor& fill_(const Scalar& v);
-  Tensor& zero_();
-  Tensor& clamp_(const Scalar& lo, const Scalar& hi);
-  Tensor& masked_fill_(const Tensor& mask, const Scalar& v);
+  /// Division with rounding_mode "trunc" (toward zero) or "floor" (toward -inf), computed in the promoted
+  /// dtype (integers stay integers, as torch.div); nullopt is true division. Integer division by zero throws.
+  Tensor div(const Tensor& o, std::optional<std::string_view> rounding_mode) const;
+  Tensor div(const Scalar& o, std::optional<std::string_view> rounding_mode) const;
+  Tensor floor_divide(const Tensor& o) const;
+  Tensor floor_divide(const Scalar& o) const;
+  Tensor fmod(const Tensor& o) const;
+  Tensor fmod(const Scalar& o) const;
+  Tensor remainder(const Tensor& o) const;
+  Tensor remainder(const Scalar& o) const;
+  // In place (const, as libtorch: the write goes to the shared data).
+  const Tensor& add_(const Tensor& o, const Scalar& alpha = 1) const;
+  const Tensor& add_(const Scalar& o) const;
+  const Tensor& sub_(const Tensor& o, const Scalar& alpha = 1) const;
+  const Tensor& sub_(const Scalar& o) const;
+  const Tensor& mul_(const Tensor& o) const;
+  const Tensor& mul_(const Scalar& o) const;
+  const Tensor& div_(const Tensor& o) const;
+  const Tensor& div_(const Scalar& o) const;
+  const Tensor& div_(const Tensor& o, std::optional<std::string_view> rounding_mode) const;
+  const Tensor& div_(const Scalar& o, std::optional<std::string_view> rounding_mode) const;
+  const Tensor& pow_(const Scalar& e) const;
+  const Tensor& pow_(const Tensor& e) const;
+  const Tensor& fill_(const Scalar& v) const;
+  const Tensor& zero_() const;
+  const Tensor& clamp_(const Scalar& lo, const Scalar& hi) const;
+  const Tensor& clamp_min_(const Scalar& lo) const;
+  const Tensor& clamp_max_(const Scalar& hi) const;
+  const Tensor& masked_fill_(const Tensor& mask, const Scalar& v) const;
+  const Tensor& neg_() const;
+  const Tensor& abs_() const;
+  const Tensor& relu_() const;
+#define KILN_TABLE_UNARY_INPLACE_METHOD(name, ...) const Tensor& name##_() const;
+  KILN_FORALL_UNARY_OPS(KILN_TABLE_UNARY_INPLACE_METHOD)  // t.exp_(), t.sigmoid_(), ... (the unary op table)
+#undef KILN_TABLE_UNARY_INPLACE_METHOD
   Tensor neg() const;
   Tensor abs() const;
   Tensor relu() const;
@@ -195,6 +236,26 @@ class Tensor {
   KILN_FORALL_UNARY_OPS(KILN_TABLE_UNARY_METHOD)  // t.exp(), t.sin(), ... (the unary op table)
 #undef KILN_TABLE_UNARY_METHOD
   Tensor masked_fill(const Tensor& mask, const Scalar& v) const;
+  Tensor square() const;
+  Tensor sign() const;
+  Tensor floor() const;
+  Tensor ceil() const;
+  Tensor round() const;
+  Tensor isnan() const;
+  Tensor isinf() const;
+  Tensor isfinite() const;
+  Tensor logical_not() const;
+  Tensor logical_and(const Tensor& o) const;
+  Tensor logical_or(const Tensor& o) const;
+  bool allclose(const Tensor& o, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false) const;
+  bool equal(const Tensor& o) const;
+  /// This tensor in o's dtype (libtorch's x.type_as(y)).
+  Tensor type_as(const Tensor& o) const { return to(o.dtype()); }
+  /// In place: uniform on [from, to) and normal(mean, std), from the default generator (w.uniform_(-0.1, 0.1)).
+  const Tensor& uniform_(double from = 0, double to = 1) const;
+  const Tensor& normal_(double mean = 0, double std = 1) const;
+  /// self where condition, else other (libtorch's x.where(cond, other)).
+  Tensor where(const Tensor& condition, const Tensor& other) const;
 
   // ---- reductions ----
   Tensor sum() const;
@@ -219,10 +280,22 @@ class Tensor {
   Tensor norm(double p, const Shape& dims, bool keepdim = false) const;
   Tensor prod() const;
   Tensor logsumexp(const Shape& dims, bool keepdim = false) const;
+  // One dim as a plain integer, as libtorch's IntArrayRef takes one: x.norm(2, 1), x.logsumexp(1), x.amax(-1).
+  Tensor norm(double p, int64_t dim, bool keepdim = false) const { return norm(p, Shape{dim}, keepdim); }
+  Tensor logsumexp(int64_t dim, bool keepdim = false) const { return logsumexp(Shape{dim}, keepdim); }
+  Tensor amax(int64_t dim, bool keepdim = false) const { return amax(Shape{dim}, keepdim); }
+  Tensor amin(int64_t dim, bool keepdim = false) const { return amin(Shape{dim}, keepdim); }
+  Tensor prod(int64_t dim, bool keepdim = false) const;
   std::tuple<Tensor, Tensor> topk(int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true) const;
   std::tuple<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false) const;
   Tensor argmax(int64_t dim, bool keepdim = false) const;
   Tensor argmin(int64_t dim, bool keepdim = false) const;
+  Tensor argmax() const;
+  Tensor argmin() const;
+  Tensor all() const;
+  Tensor any() const;
+  Tensor all(int64_t dim, bool keepdim = false) const;
+  Tensor any(int64_t dim, bool keepdim = false) const;
   Tensor softmax(int64_t dim) const;
   Tensor log_softmax(int64_t dim) const;
 
@@ -234,6 +307,24 @@ class Tensor {
   std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0) const;
   Tensor index_select(int64_t dim, const Tensor& index) const;
   Tensor gather(int64_t dim, const Tensor& index) const;
+  Tensor scatter(int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor scatter(int64_t dim, const Tensor& index, const Scalar& value) const;
+  const Tensor& scatter_(int64_t dim, const Tensor& index, const Tensor& src) const;
+  const Tensor& scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor masked_select(const Tensor& mask) const;
+  Tensor nonzero() const;
+  Tensor repeat(const Shape& repeats) const;
+  Tensor flip(const Shape& dims) const;
+  Tensor cumsum(int64_t dim) const;
+  Tensor cumprod(int64_t dim) const;
+  /// libtorch's x.index({Slice(1, None), 0, "...", mask}) (kiln/tensor/indexing.h has the index types).
+  Tensor index(std::initializer_list<indexing::TensorIndex> indices) const;
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  /// Writes value into the indexed part of self (x.index_put_({0, Slice()}, v)); value broadcasts.
+  const Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, const Tensor& value) const;
+  const Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, const Scalar& value) const;
+  const Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& value) const;
+  const Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Scalar& value) const;
 
   std::string str() const;
   std::string shape_str() const;

@@ -102,7 +102,7 @@ void copy_impl(const Tensor& dst, const Tensor& src, bool non_blocking) {
 }
 }  // namespace
 
-Tensor& copy_(Tensor& dst, const Tensor& src, bool non_blocking) {
+const Tensor& copy_(const Tensor& dst, const Tensor& src, bool non_blocking) {
   KILN_CHECK(dst.defined() && src.defined(), "copy_: undefined tensor");
   Shape target = dst.sizes();
   // src must broadcast to dst's shape; make_elementwise_iter checks on the same-device path.

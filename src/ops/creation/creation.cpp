@@ -141,13 +141,13 @@ Tensor randperm(int64_t n, const TensorOptions& opts, Generator* gen) {
   return tensor(perm, {n}).to(opts.device(), dt);
 }
 
-Tensor& uniform_(Tensor& t, double lo, double hi, Generator* gen) {
+const Tensor& uniform_(const Tensor& t, double lo, double hi, Generator* gen) {
   NoGradGuard guard;
   Tensor r = random_tensor(t.sizes(), t.options(), gen, ops::RandomKind::Uniform, lo, hi);
   copy_(t, r);
   return t;
 }
-Tensor& normal_(Tensor& t, double mean, double std, Generator* gen) {
+const Tensor& normal_(const Tensor& t, double mean, double std, Generator* gen) {
   NoGradGuard guard;
   Tensor r = random_tensor(t.sizes(), t.options(), gen, ops::RandomKind::Normal, mean, std);
   copy_(t, r);

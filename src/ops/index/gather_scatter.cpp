@@ -233,7 +233,7 @@ Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tens
   return out;
 }
 
-Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   dim = check_scatter("scatter_", self, dim, index, src);
   check_writable("scatter_", self);
   bool track = autograd::needs_grad({&self, &src});
@@ -243,7 +243,7 @@ Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& s
   return self;
 }
 
-Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   dim = check_scatter("scatter_add_", self, dim, index, src);
   KILN_CHECK_DTYPE(self.dtype() != kBool, "scatter_add_: bool tensors are not supported; cast to uint8 first");
   check_writable("scatter_add_", self);

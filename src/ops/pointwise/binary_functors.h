@@ -111,6 +111,69 @@ struct RemainderFn {
   }
 };
 
+/// C's fmod: the result takes the dividend's sign. An integer zero divisor is refused by the front end (fmod in
+/// divide_modes.cpp); here it gives 0 rather than trapping.
+template <typename T>
+struct FmodFn {
+  KILN_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point<T>::value) {
+      return std::fmod(a, b);
+    } else {
+      if (b == T(0)) return T(0);
+      if constexpr (std::is_signed<T>::value)
+        if (b == T(-1)) return T(0);  // INT_MIN % -1 traps on x86
+      return static_cast<T>(a % b);
+    }
+  }
+};
+
+/// Integer a / b rounded toward zero, without the traps: INT_MIN / -1 wraps to INT_MIN as torch's does, and a
+/// zero divisor (refused by the front end on every device) gives 0.
+template <typename T>
+KILN_HD T int_div_trunc(T a, T b) {
+  if (b == T(0)) return T(0);
+  if constexpr (std::is_signed<T>::value)
+    if (b == T(-1)) {
+      using U = std::make_unsigned_t<T>;
+      return static_cast<T>(static_cast<U>(U(0) - static_cast<U>(a)));
+    }
+  return static_cast<T>(a / b);
+}
+
+/// torch.div(a, b, rounding_mode="trunc").
+template <typename T>
+struct DivTruncFn {
+  KILN_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point<T>::value)
+      return std::trunc(a / b);
+    else
+      return int_div_trunc(a, b);
+  }
+};
+
+/// torch.div(a, b, rounding_mode="floor"). Floating values follow Python's float floor division (as torch's
+/// div_floor_floating): the quotient of (a - fmod(a, b)) / b is exact where a / b would round to the wrong side.
+template <typename T>
+struct DivFloorFn {
+  KILN_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point<T>::value) {
+      if (b == T(0)) return a / b;
+      T mod = std::fmod(a, b);
+      T div = (a - mod) / b;
+      if (mod != T(0) && (b < T(0)) != (mod < T(0))) div -= T(1);
+      if (div == T(0)) return std::copysign(T(0), a / b);
+      T fl = std::floor(div);
+      if (div - fl > T(0.5)) fl += T(1);
+      return fl;
+    } else {
+      T q = int_div_trunc(a, b);
+      if constexpr (std::is_signed<T>::value)
+        if (b != T(0) && b != T(-1) && (a % b != T(0)) && ((a < T(0)) != (b < T(0)))) q = static_cast<T>(q - T(1));
+      return q;
+    }
+  }
+};
+
 /// maximum/minimum propagate NaN, like torch.maximum.
 template <typename T>
 struct MaximumFn {

@@ -11,12 +11,12 @@ using ops::InputMeta;
 using ops::reduce_grad;
 
 namespace ops {
-void store_result(Tensor& self, const Tensor& r) {
+void store_result(const Tensor& self, const Tensor& r) {
   NoGradGuard no_grad;
   copy_(self, r);
 }
 
-bool begin_inplace(const char* op, Tensor& self, const std::vector<const Tensor*>& others, const Shape& result_shape,
+bool begin_inplace(const char* op, const Tensor& self, const std::vector<const Tensor*>& others, const Shape& result_shape,
                    DType result_dtype) {
   std::vector<const Tensor*> all{&self};
   all.insert(all.end(), others.begin(), others.end());
@@ -35,14 +35,14 @@ bool begin_inplace(const char* op, Tensor& self, const std::vector<const Tensor*
   return track;
 }
 
-void binary_inplace(const char* op, Tensor& self, const Tensor& b, BinaryOp bop, DType rt, const Scalar& alpha) {
+void binary_inplace(const char* op, const Tensor& self, const Tensor& b, BinaryOp bop, DType rt, const Scalar& alpha) {
   if (rt != self.dtype()) return store_result(self, binary_raw(op, bop, self, b, rt, alpha));
   Tensor cb = cast_for_kernel(b, rt);
   run_inplace(op, self, {self, cb},
               [&](const ElementwiseIter& it) { binary_stub(self.device().type(), it, bop, alpha); });
 }
 
-void binary_scalar_inplace(const char* op, Tensor& self, const Scalar& s, BinaryOp bop, DType rt, const Scalar& alpha,
+void binary_scalar_inplace(const char* op, const Tensor& self, const Scalar& s, BinaryOp bop, DType rt, const Scalar& alpha,
                            bool scalar_first) {
   if (rt != self.dtype()) return store_result(self, binary_scalar_raw(op, bop, self, s, rt, alpha, scalar_first));
   run_inplace(op, self, {self}, [&](const ElementwiseIter& it) {
@@ -52,7 +52,7 @@ void binary_scalar_inplace(const char* op, Tensor& self, const Scalar& s, Binary
 }  // namespace ops
 
 namespace {
-Tensor& add_inplace(const char* op, const char* node, Tensor& self, const Tensor& b, const Scalar& alpha) {
+const Tensor& add_inplace(const char* op, const char* node, const Tensor& self, const Tensor& b, const Scalar& alpha) {
   DType rt = result_type(self, b);
   ops::check_alpha(op, rt, alpha);
   bool track = ops::begin_inplace(op, self, {&b}, ops::broadcast_shape(op, self.sizes(), b.sizes()), rt);
@@ -69,7 +69,7 @@ Tensor& add_inplace(const char* op, const char* node, Tensor& self, const Tensor
 }
 
 // self = s + alpha*self for add_/sub_ with a Scalar (s already negated for sub_).
-Tensor& add_scalar_inplace(const char* op, const char* node, Tensor& self, const Scalar& s) {
+const Tensor& add_scalar_inplace(const char* op, const char* node, const Tensor& self, const Scalar& s) {
   DType rt = result_type(self, s);
   bool track = ops::begin_inplace(op, self, {}, self.sizes(), rt);
   InputMeta ms(self);
@@ -82,21 +82,21 @@ Tensor& add_scalar_inplace(const char* op, const char* node, Tensor& self, const
 }
 }  // namespace
 
-Tensor& add_(Tensor& self, const Tensor& b, const Scalar& alpha) {
+const Tensor& add_(const Tensor& self, const Tensor& b, const Scalar& alpha) {
   return add_inplace("add_", "AddBackward0", self, b, alpha);
 }
-Tensor& add_(Tensor& self, const Scalar& b) { return add_scalar_inplace("add_", "AddBackward1", self, b); }
+const Tensor& add_(const Tensor& self, const Scalar& b) { return add_scalar_inplace("add_", "AddBackward1", self, b); }
 
-Tensor& sub_(Tensor& self, const Tensor& b, const Scalar& alpha) {
+const Tensor& sub_(const Tensor& self, const Tensor& b, const Scalar& alpha) {
   ops::check_sub_dtypes("sub_", self.dtype(), b.dtype());
   return add_inplace("sub_", "SubBackward0", self, b, ops::negate(alpha));
 }
-Tensor& sub_(Tensor& self, const Scalar& b) {
+const Tensor& sub_(const Tensor& self, const Scalar& b) {
   ops::check_sub_dtypes("sub_", self.dtype(), b.is_bool() ? kBool : kInt64);
   return add_scalar_inplace("sub_", "SubBackward1", self, ops::negate(b));
 }
 
-Tensor& mul_(Tensor& self, const Tensor& b) {
+const Tensor& mul_(const Tensor& self, const Tensor& b) {
   DType rt = result_type(self, b);
   bool track = ops::begin_inplace("mul_", self, {&b}, ops::broadcast_shape("mul_", self.sizes(), b.sizes()), rt);
   InputMeta ms(self), mb(b);
@@ -119,7 +119,7 @@ Tensor& mul_(Tensor& self, const Tensor& b) {
   return self;
 }
 
-Tensor& mul_(Tensor& self, const Scalar& b) {
+const Tensor& mul_(const Tensor& self, const Scalar& b) {
   DType rt = result_type(self, b);
   bool track = ops::begin_inplace("mul_", self, {}, self.sizes(), rt);
   InputMeta ms(self);
@@ -131,7 +131,7 @@ Tensor& mul_(Tensor& self, const Scalar& b) {
   return self;
 }
 
-Tensor& div_(Tensor& self, const Tensor& b) {
+const Tensor& div_(const Tensor& self, const Tensor& b) {
   // True division: an integer self cannot hold the float result (DTypeError), as in torch.
   DType rt = ops::floating_compute(result_type(self, b));
   bool track = ops::begin_inplace("div_", self, {&b}, ops::broadcast_shape("div_", self.sizes(), b.sizes()), rt);
@@ -156,7 +156,7 @@ Tensor& div_(Tensor& self, const Tensor& b) {
   return self;
 }
 
-Tensor& div_(Tensor& self, const Scalar& b) {
+const Tensor& div_(const Tensor& self, const Scalar& b) {
   DType rt = ops::floating_compute(result_type(self, b));
   bool track = ops::begin_inplace("div_", self, {}, self.sizes(), rt);
   InputMeta ms(self);

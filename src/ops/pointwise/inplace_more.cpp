@@ -1,4 +1,4 @@
-// In-place front end, part two: fill_, zero_ (through the copy family's fill_stub), clamp_, masked_fill_,
+// In-place front end, part two: fill_, zero_ (through the copy family's fill_stub), clamp_ (and _min_/_max_), masked_fill_,
 // relu_, and the optimizer building blocks addcmul_, addcdiv_, lerp_, with gradients.
 #include "kiln/tensor/ops/creation.h"
 #include "ops/copy/copy_kernels.h"
@@ -11,7 +11,7 @@ using autograd::TensorList;
 using ops::InputMeta;
 using ops::reduce_grad;
 
-Tensor& fill_(Tensor& self, const Scalar& v) {
+const Tensor& fill_(const Tensor& self, const Scalar& v) {
   bool track = ops::begin_inplace("fill_", self, {}, self.sizes(), self.dtype());
   ops::run_inplace("fill_", self, {},
                    [&](const ops::ElementwiseIter& it) { ops::fill_stub(self.device().type(), it, v); });
@@ -21,28 +21,41 @@ Tensor& fill_(Tensor& self, const Scalar& v) {
   return self;
 }
 
-Tensor& zero_(Tensor& self) { return fill_(self, 0); }
+const Tensor& zero_(const Tensor& self) { return fill_(self, 0); }
 
-Tensor& clamp_(Tensor& self, const Scalar& lo, const Scalar& hi) {
-  ops::ClampPlan p = ops::plan_clamp("clamp_", self, &lo, &hi);
-  bool track = ops::begin_inplace("clamp_", self, {}, self.sizes(), p.dtype);
+namespace {
+// clamp_, clamp_min_ and clamp_max_: lo or hi may be null (not both).
+const Tensor& clamp_inplace(const char* op, const char* node, const Tensor& self, const Scalar* lo, const Scalar* hi) {
+  ops::ClampPlan p = ops::plan_clamp(op, self, lo, hi);
+  bool track = ops::begin_inplace(op, self, {}, self.sizes(), p.dtype);
   Tensor mask;  // where the gradient passes, taken from self before the write
   if (track) {
     NoGradGuard no_grad;
     mask = ops::clamp_mask(self, p);
   }
   // p.dtype is self's here: a bound can only raise the category (int -> float), which the cast check refused.
-  ops::run_inplace("clamp_", self, {self}, [&](const ops::ElementwiseIter& it) {
+  ops::run_inplace(op, self, {self}, [&](const ops::ElementwiseIter& it) {
     ops::clamp_stub(self.device().type(), it, p.lo, p.hi, p.has_lo, p.has_hi);
   });
   if (track)
-    autograd::record("ClampBackward1", self, {self}, [mask](const TensorList& g, const std::vector<bool>&) {
+    autograd::record(node, self, {self}, [mask](const TensorList& g, const std::vector<bool>&) {
       return TensorList{where(mask, g[0], 0)};
     });
   return self;
 }
+}  // namespace
 
-Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value) {
+const Tensor& clamp_(const Tensor& self, const Scalar& lo, const Scalar& hi) {
+  return clamp_inplace("clamp_", "ClampBackward1", self, &lo, &hi);
+}
+const Tensor& clamp_min_(const Tensor& self, const Scalar& lo) {
+  return clamp_inplace("clamp_min_", "ClampMinBackward0", self, &lo, nullptr);
+}
+const Tensor& clamp_max_(const Tensor& self, const Scalar& hi) {
+  return clamp_inplace("clamp_max_", "ClampMaxBackward0", self, nullptr, &hi);
+}
+
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value) {
   KILN_CHECK_DTYPE(mask.dtype() == kBool, "masked_fill_: expected a bool mask, got ", mask.dtype(),
                    "; build one with a comparison (e.g. x > 0) or .to(kBool)");
   bool track = ops::begin_inplace("masked_fill_", self, {&mask},
@@ -58,7 +71,7 @@ Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value) {
   return self;
 }
 
-Tensor& relu_(Tensor& self) {
+const Tensor& relu_(const Tensor& self) {
   KILN_CHECK_DTYPE(self.dtype() != kBool, "relu_: not supported for bool tensors");
   bool track = ops::begin_inplace("relu_", self, {}, self.sizes(), self.dtype());
   ops::run_inplace("relu_", self, {self}, [&](const ops::ElementwiseIter& it) {
@@ -78,7 +91,7 @@ Tensor& relu_(Tensor& self) {
 namespace {
 // Shared body of addcmul_/addcdiv_/lerp_: validation, the fused kernel (or a wider computation stored
 // back), and the bookkeeping the gradient needs. `b` is undefined for lerp_.
-void ternary_inplace(const char* op, ops::TernaryOp top, Tensor& self, const Tensor& a, const Tensor& b,
+void ternary_inplace(const char* op, ops::TernaryOp top, const Tensor& self, const Tensor& a, const Tensor& b,
                      const Scalar& s, bool& track) {
   ops::ResultType rtype;
   rtype.add(self).add(a);
@@ -111,7 +124,7 @@ void ternary_inplace(const char* op, ops::TernaryOp top, Tensor& self, const Ten
 }
 }  // namespace
 
-Tensor& addcmul_(Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha) {
+const Tensor& addcmul_(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha) {
   bool track = false;
   bool want = autograd::needs_grad({&self, &a, &b});  // saved before the write in case a or b alias self
   SavedTensor sa = want ? ops::save_inplace_operand(a, self) : SavedTensor(),
@@ -130,7 +143,7 @@ Tensor& addcmul_(Tensor& self, const Tensor& a, const Tensor& b, const Scalar& a
   return self;
 }
 
-Tensor& addcdiv_(Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha) {
+const Tensor& addcdiv_(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha) {
   bool track = false;
   bool want = autograd::needs_grad({&self, &a, &b});  // saved before the write in case a or b alias self
   SavedTensor sa = want ? ops::save_inplace_operand(a, self) : SavedTensor(),
@@ -152,7 +165,7 @@ Tensor& addcdiv_(Tensor& self, const Tensor& a, const Tensor& b, const Scalar& a
   return self;
 }
 
-Tensor& lerp_(Tensor& self, const Tensor& end, const Scalar& w) {
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Scalar& w) {
   bool track = false;
   InputMeta ms(self), me(end);
   ternary_inplace("lerp_", ops::TernaryOp::Lerp, self, end, Tensor(), w, track);

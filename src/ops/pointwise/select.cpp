@@ -138,6 +138,19 @@ Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
   return select_scalar("where", "WhereBackward1", cond, a, b, /*when=*/false, result_type(a, b));
 }
 
+Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b) {
+  return select_scalar("where", "WhereBackward1", cond, b, a, /*when=*/true, result_type(b, a));
+}
+
+Tensor where(const Tensor& cond, const Scalar& a, const Scalar& b) {
+  // Two numbers give torch's default dtypes: float32 if either is floating, bool if both are bools, else int64.
+  DType rt = a.is_floating_point() || b.is_floating_point() ? default_float_dtype()
+             : a.is_bool() && b.is_bool()                   ? kBool
+                                                            : kInt64;
+  check_mask("where", cond);
+  return where(cond, a, full(cond.sizes(), b, TensorOptions(rt).device(cond.device())));
+}
+
 Tensor masked_fill(const Tensor& a, const Tensor& mask, const Scalar& value) {
   // The result keeps a's dtype: the value is converted, as torch.
   return select_scalar("masked_fill", "MaskedFillBackward0", mask, a, value, /*when=*/true, a.dtype());

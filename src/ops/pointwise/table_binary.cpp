@@ -52,4 +52,7 @@ Tensor table_binary(BinaryOp op, BinaryBackwardFn backward, const Tensor& a, con
   } Tensor Tensor::name(const Tensor& other) const { return kiln::name(*this, other); })
 KILN_FORALL_BINARY_OPS(KILN_DEFINE_TABLE_BINARY)
 #undef KILN_DEFINE_TABLE_BINARY
+
+Tensor max(const Tensor& a, const Tensor& b) { return maximum(a, b); }
+Tensor min(const Tensor& a, const Tensor& b) { return minimum(a, b); }
 }  // namespace kiln

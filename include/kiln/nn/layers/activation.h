@@ -4,6 +4,7 @@
 
 #include "kiln/nn/holder.h"
 #include "kiln/nn/module.h"
+#include "kiln/nn/options.h"
 
 namespace kiln::nn {
 
@@ -20,6 +21,7 @@ KILN_MODULE(ReLU);
 class LeakyReLUImpl : public Module {
  public:
   explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope(negative_slope) {}
+  explicit LeakyReLUImpl(const LeakyReLUOptions& o) : LeakyReLUImpl(o.negative_slope()) {}
   Tensor forward(const Tensor& x);
   std::string name() const override { return "LeakyReLU"; }
   std::string extra_repr() const override;
@@ -31,6 +33,7 @@ KILN_MODULE(LeakyReLU);
 class GELUImpl : public Module {
  public:
   explicit GELUImpl(std::string approximate = "none");
+  explicit GELUImpl(const GELUOptions& o) : GELUImpl(o.approximate()) {}
   Tensor forward(const Tensor& x);
   std::string name() const override { return "GELU"; }
   std::string extra_repr() const override;
@@ -69,6 +72,7 @@ KILN_MODULE(Sigmoid);
 class SoftmaxImpl : public Module {
  public:
   explicit SoftmaxImpl(int64_t dim) : dim(dim) {}
+  explicit SoftmaxImpl(const SoftmaxOptions& o) : dim(o.dim()) {}
   Tensor forward(const Tensor& x);
   std::string name() const override { return "Softmax"; }
   std::string extra_repr() const override;
@@ -80,6 +84,7 @@ KILN_MODULE(Softmax);
 class LogSoftmaxImpl : public Module {
  public:
   explicit LogSoftmaxImpl(int64_t dim) : dim(dim) {}
+  explicit LogSoftmaxImpl(const LogSoftmaxOptions& o) : dim(o.dim()) {}
   Tensor forward(const Tensor& x);
   std::string name() const override { return "LogSoftmax"; }
   std::string extra_repr() const override;

@@ -2,6 +2,7 @@
 #pragma once
 #include "kiln/nn/holder.h"
 #include "kiln/nn/module.h"
+#include "kiln/nn/options.h"
 
 namespace kiln::nn {
 
@@ -10,6 +11,7 @@ namespace kiln::nn {
 class DropoutImpl : public Module {
  public:
   explicit DropoutImpl(double p = 0.5);
+  explicit DropoutImpl(const DropoutOptions& o) : DropoutImpl(o.p()) {}
   Tensor forward(const Tensor& x);
   std::string name() const override { return "Dropout"; }
   std::string extra_repr() const override;

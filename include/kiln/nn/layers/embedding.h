@@ -4,6 +4,7 @@
 
 #include "kiln/nn/holder.h"
 #include "kiln/nn/module.h"
+#include "kiln/nn/options.h"
 
 namespace kiln::nn {
 
@@ -12,6 +13,8 @@ namespace kiln::nn {
 class EmbeddingImpl : public Module {
  public:
   EmbeddingImpl(int64_t num_embeddings, int64_t embedding_dim, std::optional<int64_t> padding_idx = std::nullopt);
+  explicit EmbeddingImpl(const EmbeddingOptions& o)
+      : EmbeddingImpl(o.num_embeddings(), o.embedding_dim(), o.padding_idx()) {}
   /// indices (int64 or int32, any shape) -> indices.shape + [embedding_dim]. IndexError for ids out of range.
   Tensor forward(const Tensor& indices);
   void reset_parameters();

@@ -2,14 +2,33 @@
 #pragma once
 #include "kiln/nn/holder.h"
 #include "kiln/nn/module.h"
+#include "kiln/nn/options.h"
 
 namespace kiln::nn {
+
+/// Linear's options, as libtorch: nn::Linear(nn::LinearOptions(in, out).bias(false)).
+class LinearOptions {
+ public:
+  LinearOptions(int64_t in_features, int64_t out_features) : in_features_(in_features), out_features_(out_features) {}
+  LinearOptions& in_features(int64_t v) { in_features_ = v; return *this; }
+  LinearOptions& out_features(int64_t v) { out_features_ = v; return *this; }
+  LinearOptions& bias(bool v) { bias_ = v; return *this; }
+  int64_t in_features() const { return in_features_; }
+  int64_t out_features() const { return out_features_; }
+  bool bias() const { return bias_; }
+
+ private:
+  int64_t in_features_, out_features_;
+  bool bias_ = true;
+};
 
 /// y = x W^T + b (torch.nn.Linear). weight [out, in] ~ kaiming_uniform_(a = sqrt(5)), i.e.
 /// U(-1/sqrt(in), 1/sqrt(in)); bias [out] ~ U(-1/sqrt(in), 1/sqrt(in)), as torch's reset_parameters.
 class LinearImpl : public Module {
  public:
   LinearImpl(int64_t in_features, int64_t out_features, bool bias = true);
+  explicit LinearImpl(const LinearOptions& options)
+      : LinearImpl(options.in_features(), options.out_features(), options.bias()) {}
   /// x: [..., in_features] -> [..., out_features]; ShapeError when the last dim is not in_features.
   Tensor forward(const Tensor& x);
   /// Re-draws weight and bias from the default generator with torch's initialisation.
@@ -53,6 +72,7 @@ KILN_MODULE(Identity);
 class FlattenImpl : public Module {
  public:
   explicit FlattenImpl(int64_t start_dim = 1, int64_t end_dim = -1) : start_dim(start_dim), end_dim(end_dim) {}
+  explicit FlattenImpl(const FlattenOptions& o) : FlattenImpl(o.start_dim(), o.end_dim()) {}
   Tensor forward(const Tensor& x);
   std::string name() const override { return "Flatten"; }
   std::string extra_repr() const override;

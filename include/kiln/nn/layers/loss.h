@@ -10,6 +10,7 @@ namespace kiln::nn {
 class MSELossImpl : public Module {
  public:
   explicit MSELossImpl(ReductionArg reduction = Reduction::Mean) : reduction(reduction) {}
+  explicit MSELossImpl(const MSELossOptions& o) : reduction(o.reduction()) {}
   Tensor forward(const Tensor& input, const Tensor& target) { return functional::mse_loss(input, target, reduction); }
   std::string name() const override { return "MSELoss"; }
   Reduction reduction;
@@ -20,6 +21,7 @@ KILN_MODULE(MSELoss);
 class L1LossImpl : public Module {
  public:
   explicit L1LossImpl(ReductionArg reduction = Reduction::Mean) : reduction(reduction) {}
+  explicit L1LossImpl(const L1LossOptions& o) : reduction(o.reduction()) {}
   Tensor forward(const Tensor& input, const Tensor& target) { return functional::l1_loss(input, target, reduction); }
   std::string name() const override { return "L1Loss"; }
   Reduction reduction;
@@ -31,6 +33,7 @@ class SmoothL1LossImpl : public Module {
  public:
   explicit SmoothL1LossImpl(ReductionArg reduction = Reduction::Mean, double beta = 1.0)
       : reduction(reduction), beta(beta) {}
+  explicit SmoothL1LossImpl(const SmoothL1LossOptions& o) : reduction(o.reduction()), beta(o.beta()) {}
   Tensor forward(const Tensor& input, const Tensor& target) {
     return functional::smooth_l1_loss(input, target, reduction, beta);
   }
@@ -45,6 +48,8 @@ class CrossEntropyLossImpl : public Module {
  public:
   explicit CrossEntropyLossImpl(Tensor weight = Tensor(), int64_t ignore_index = -100,
                                 ReductionArg reduction = Reduction::Mean, double label_smoothing = 0.0);
+  explicit CrossEntropyLossImpl(const CrossEntropyLossOptions& o)
+      : CrossEntropyLossImpl(o.weight(), o.ignore_index(), o.reduction(), o.label_smoothing()) {}
   Tensor forward(const Tensor& input, const Tensor& target) {
     return functional::cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing);
   }
@@ -60,6 +65,7 @@ KILN_MODULE(CrossEntropyLoss);
 class NLLLossImpl : public Module {
  public:
   explicit NLLLossImpl(Tensor weight = Tensor(), int64_t ignore_index = -100, ReductionArg reduction = Reduction::Mean);
+  explicit NLLLossImpl(const NLLLossOptions& o) : NLLLossImpl(o.weight(), o.ignore_index(), o.reduction()) {}
   Tensor forward(const Tensor& input, const Tensor& target) {
     return functional::nll_loss(input, target, weight, ignore_index, reduction);
   }
@@ -74,6 +80,7 @@ KILN_MODULE(NLLLoss);
 class BCELossImpl : public Module {
  public:
   explicit BCELossImpl(Tensor weight = Tensor(), ReductionArg reduction = Reduction::Mean);
+  explicit BCELossImpl(const BCELossOptions& o) : BCELossImpl(o.weight(), o.reduction()) {}
   Tensor forward(const Tensor& input, const Tensor& target) {
     return functional::binary_cross_entropy(input, target, weight, reduction);
   }
@@ -88,6 +95,8 @@ class BCEWithLogitsLossImpl : public Module {
  public:
   explicit BCEWithLogitsLossImpl(Tensor weight = Tensor(), ReductionArg reduction = Reduction::Mean,
                                  Tensor pos_weight = Tensor());
+  explicit BCEWithLogitsLossImpl(const BCEWithLogitsLossOptions& o)
+      : BCEWithLogitsLossImpl(o.weight(), o.reduction(), o.pos_weight()) {}
   Tensor forward(const Tensor& input, const Tensor& target) {
     return functional::binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight);
   }

@@ -2,6 +2,7 @@
 #pragma once
 #include "kiln/nn/holder.h"
 #include "kiln/nn/module.h"
+#include "kiln/nn/options.h"
 
 namespace kiln::nn {
 
@@ -13,6 +14,8 @@ class LayerNormImpl : public Module {
   /// Normalises over one trailing dim of size n.
   explicit LayerNormImpl(int64_t n, double eps = 1e-5, bool elementwise_affine = true)
       : LayerNormImpl(Shape{n}, eps, elementwise_affine) {}
+  explicit LayerNormImpl(const LayerNormOptions& o)
+      : LayerNormImpl(o.normalized_shape(), o.eps(), o.elementwise_affine()) {}
   /// ShapeError when x's trailing dims differ from normalized_shape.
   Tensor forward(const Tensor& x);
   void reset_parameters();

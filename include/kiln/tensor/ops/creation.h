@@ -28,12 +28,16 @@ Tensor rand(const Shape& size, const TensorOptions& opts = {}, Generator* gen = 
 Tensor randn(const Shape& size, const TensorOptions& opts = {}, Generator* gen = nullptr);
 /// Integers uniform on [low, high); int64 unless opts says otherwise.
 Tensor randint(int64_t low, int64_t high, const Shape& size, const TensorOptions& opts = {}, Generator* gen = nullptr);
+/// Integers uniform on [0, high), libtorch's randint(high, size).
+inline Tensor randint(int64_t high, const Shape& size, const TensorOptions& opts = {}, Generator* gen = nullptr) {
+  return randint(0, high, size, opts, gen);
+}
 Tensor randperm(int64_t n, const TensorOptions& opts = {}, Generator* gen = nullptr);
 Tensor rand_like(const Tensor& t, Generator* gen = nullptr);
 Tensor randn_like(const Tensor& t, Generator* gen = nullptr);
 /// In place: uniform on [lo, hi) and normal(mean, std). Used by nn::init.
-Tensor& uniform_(Tensor& t, double lo, double hi, Generator* gen = nullptr);
-Tensor& normal_(Tensor& t, double mean, double std, Generator* gen = nullptr);
+const Tensor& uniform_(const Tensor& t, double lo, double hi, Generator* gen = nullptr);
+const Tensor& normal_(const Tensor& t, double mean, double std, Generator* gen = nullptr);
 /// Each element 1 with probability p (dropout masks), in t's dtype.
 Tensor bernoulli(const Shape& size, double p, const TensorOptions& opts = {}, Generator* gen = nullptr);
 
@@ -44,7 +48,35 @@ template <typename T>
 Tensor tensor(const std::vector<T>& values, const Shape& shape) { return tensor(values, shape, TensorOptions(dtype_of<T>)); }
 template <typename T>
 Tensor tensor(const std::vector<T>& values) { return tensor(values, Shape{static_cast<int64_t>(values.size())}); }
-inline Tensor tensor(std::initializer_list<float> values) { return tensor(std::vector<float>(values)); }
+namespace detail {
+/// A number or a nested braced list of numbers, for tensor({{1, 2}, {3, 4}}). Each value remembers its kind:
+/// integers give int64, floating values float32 and bools bool, as torch.tensor (a list mixing kinds takes
+/// the widest). Nested lists must be rectangular (ShapeError otherwise).
+class NestedValues {
+ public:
+  NestedValues(bool v) : kind_(Kind::Bool), value_(v ? 1.0 : 0.0), ivalue_(v) {}
+  NestedValues(int v) : kind_(Kind::Int), value_(v), ivalue_(v) {}
+  NestedValues(long v) : kind_(Kind::Int), value_(static_cast<double>(v)), ivalue_(v) {}
+  NestedValues(long long v) : kind_(Kind::Int), value_(static_cast<double>(v)), ivalue_(v) {}
+  NestedValues(float v) : kind_(Kind::Float), value_(v), ivalue_(0) {}
+  NestedValues(double v) : kind_(Kind::Float), value_(v), ivalue_(0) {}
+  NestedValues(std::initializer_list<NestedValues> list) : kind_(Kind::List), children_(list) {}
+  /// The shape, the dtype torch.tensor would pick and the values in row-major order (as int64 or double).
+  Shape shape() const;
+  DType default_dtype() const;
+  void flatten_into(std::vector<double>& values, std::vector<int64_t>& ints) const;
+
+ private:
+  enum class Kind : int8_t { Bool, Int, Float, List };
+  Kind kind_;
+  double value_ = 0;
+  long long ivalue_ = 0;
+  std::vector<NestedValues> children_;
+};
+}  // namespace detail
+/// torch::tensor({1, 2, 3}) (int64), tensor({1.5, 2.0}) (float32), tensor({true, false}) (bool),
+/// tensor({{1, 2}, {3, 4}}) (2-d), tensor(3.5) (0-dim); opts' dtype, when given, wins.
+Tensor tensor(const detail::NestedValues& values, const TensorOptions& opts = {});
 /// A 0-dim tensor holding one value (scalar_tensor in torch).
 Tensor scalar_tensor(const Scalar& v, const TensorOptions& opts = {});
 /// Wraps host memory without copying; the caller keeps it alive (or passes a deleter).

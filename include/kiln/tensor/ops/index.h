@@ -20,8 +20,17 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
 Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Scalar& value);
 Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
-Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
-Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+/// The int64 [n, dim] coordinates of the nonzero (true) elements in row-major order. The count decides the
+/// shape, so on CUDA this waits for the device (as torch.nonzero).
+Tensor nonzero(const Tensor& a);
+/// The elements of a where mask (bool, broadcast with a) is true, as a 1-D tensor; differentiable in a.
+Tensor masked_select(const Tensor& a, const Tensor& mask);
+/// Reverses the order along dims (a copy, as torch.flip).
+Tensor flip(const Tensor& a, const Shape& dims);
+/// Tiles a repeats[i] times along dim i (a copy, as torch's x.repeat); repeats may add leading dims.
+Tensor repeat(const Tensor& a, const Shape& repeats);
 /// Class indices (int64) -> int64 one-hot with num_classes columns (inferred as max+1 when -1).
 Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
 /// Stable sort indices along dim.

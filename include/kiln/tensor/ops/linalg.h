@@ -1,5 +1,8 @@
 // Matrix products: matmul (numpy semantics with batch broadcasting), mm, bmm, addmm.
 #pragma once
+#include <string>
+#include <vector>
+
 #include "kiln/tensor/tensor.h"
 
 namespace kiln {
@@ -14,4 +17,7 @@ Tensor bmm(const Tensor& a, const Tensor& b);
 Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar& beta = 1, const Scalar& alpha = 1);
 /// x @ w^T + b (nn.Linear), fused into one GEMM with the bias where the backend can.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+/// torch.einsum: "ij,jk->ik" (implicit output: the letters seen once, sorted; "..." broadcasts leading dims).
+/// Computed with permute, reshape, bmm and sum, so it is differentiable wherever those are.
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands);
 }  // namespace kiln

@@ -16,7 +16,7 @@ enum class KernelDTypes : int8_t { Floating, Numeric, All };
 }  // namespace kiln
 
 /// Binary pointwise ops, out = f(a, b) with broadcasting and torch's type promotion. Columns:
-///   name     the function (and Tensor method) name
+///   name     the function (and Tensor method) name; for div's rounding modes, the name errors use
 ///   Enum     the kernel's op code (ops::BinaryOp::Enum); the math is the functor ops::<Enum>Fn<T>
 ///   dtypes   a KernelDTypes value
 ///   autocast an AutocastCategory value
@@ -30,6 +30,9 @@ enum class KernelDTypes : int8_t { Floating, Numeric, All };
   _(div, Div, Floating, Promote, Custom)                \
   _(pow, Pow, Numeric, Float32, Custom)                 \
   _(remainder, Remainder, Numeric, Promote, Custom)     \
+  _(fmod, Fmod, Numeric, Promote, Custom)               \
+  _(div_trunc, DivTrunc, Numeric, Promote, Custom)      \
+  _(div_floor, DivFloor, Numeric, Promote, Custom)      \
   _(maximum, Maximum, All, Promote, Generic)            \
   _(minimum, Minimum, All, Promote, Generic)            \
   _(atan2, Atan2, Floating, Promote, Generic)

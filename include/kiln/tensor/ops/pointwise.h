@@ -1,5 +1,8 @@
 // Elementwise ops with broadcasting and type promotion: arithmetic, comparisons, logic, unary math, where.
 #pragma once
+#include <optional>
+#include <string_view>
+
 #include "kiln/tensor/ops/op_table.h"
 #include "kiln/tensor/tensor.h"
 
@@ -26,7 +29,20 @@ Tensor pow(const Scalar& a, const Tensor& e);
 /// Python-style remainder: the result has the sign of the divisor.
 Tensor remainder(const Tensor& a, const Tensor& b);
 Tensor remainder(const Tensor& a, const Scalar& b);
+/// C-style remainder (std::fmod): the result has the sign of the dividend.
+Tensor fmod(const Tensor& a, const Tensor& b);
+Tensor fmod(const Tensor& a, const Scalar& b);
+/// torch.div with rounding_mode: "trunc" rounds toward zero, "floor" toward -inf; both keep the promoted dtype
+/// (integer / integer stays integer; an integer zero divisor throws). nullopt is true division.
+Tensor div(const Tensor& a, const Tensor& b, std::optional<std::string_view> rounding_mode);
+Tensor div(const Tensor& a, const Scalar& b, std::optional<std::string_view> rounding_mode);
+/// div(a, b, "floor").
+Tensor floor_divide(const Tensor& a, const Tensor& b);
+Tensor floor_divide(const Tensor& a, const Scalar& b);
 
+/// Elementwise maximum and minimum, libtorch's torch::max(a, b) / torch::min(a, b).
+Tensor max(const Tensor& a, const Tensor& b);
+Tensor min(const Tensor& a, const Tensor& b);
 /// The generic binary ops of the op table (maximum, minimum, ...): out = name(a, b), broadcast and promoted.
 #define KILN_DECLARE_TABLE_BINARY(name, E, dtypes, autocast, front) KILN_IF_GENERIC_##front(Tensor name(const Tensor& a, const Tensor& b);)
 KILN_FORALL_BINARY_OPS(KILN_DECLARE_TABLE_BINARY)
@@ -81,29 +97,44 @@ Tensor clamp_max(const Tensor& a, const Scalar& hi);
 /// cond ? a : b with broadcasting; cond must be bool.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b);
+Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b);
+Tensor where(const Tensor& cond, const Scalar& a, const Scalar& b);
 Tensor masked_fill(const Tensor& a, const Tensor& mask, const Scalar& value);
 /// Casts to dtype (a copy unless already that dtype).
 Tensor cast(const Tensor& a, DType dtype);
 
-// In place, with PyTorch's rules: the result must fit self's shape and dtype (no promotion of self).
-Tensor& add_(Tensor& self, const Tensor& b, const Scalar& alpha = 1);
-Tensor& add_(Tensor& self, const Scalar& b);
-Tensor& sub_(Tensor& self, const Tensor& b, const Scalar& alpha = 1);
-Tensor& sub_(Tensor& self, const Scalar& b);
-Tensor& mul_(Tensor& self, const Tensor& b);
-Tensor& mul_(Tensor& self, const Scalar& b);
-Tensor& div_(Tensor& self, const Tensor& b);
-Tensor& div_(Tensor& self, const Scalar& b);
-Tensor& fill_(Tensor& self, const Scalar& v);
-Tensor& zero_(Tensor& self);
-Tensor& clamp_(Tensor& self, const Scalar& lo, const Scalar& hi);
-Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value);
-Tensor& relu_(Tensor& self);
+// In place, with PyTorch's rules: the result must fit self's shape and dtype (no promotion of self). self is a
+// handle: the write goes to its shared data, so a temporary or const handle works (zero_(x.grad())).
+const Tensor& add_(const Tensor& self, const Tensor& b, const Scalar& alpha = 1);
+const Tensor& add_(const Tensor& self, const Scalar& b);
+const Tensor& sub_(const Tensor& self, const Tensor& b, const Scalar& alpha = 1);
+const Tensor& sub_(const Tensor& self, const Scalar& b);
+const Tensor& mul_(const Tensor& self, const Tensor& b);
+const Tensor& mul_(const Tensor& self, const Scalar& b);
+const Tensor& div_(const Tensor& self, const Tensor& b);
+const Tensor& div_(const Tensor& self, const Scalar& b);
+const Tensor& div_(const Tensor& self, const Tensor& b, std::optional<std::string_view> rounding_mode);
+const Tensor& div_(const Tensor& self, const Scalar& b, std::optional<std::string_view> rounding_mode);
+const Tensor& pow_(const Tensor& self, const Scalar& e);
+const Tensor& pow_(const Tensor& self, const Tensor& e);
+const Tensor& fill_(const Tensor& self, const Scalar& v);
+const Tensor& zero_(const Tensor& self);
+const Tensor& clamp_(const Tensor& self, const Scalar& lo, const Scalar& hi);
+const Tensor& clamp_min_(const Tensor& self, const Scalar& lo);
+const Tensor& clamp_max_(const Tensor& self, const Scalar& hi);
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value);
+const Tensor& relu_(const Tensor& self);
+const Tensor& neg_(const Tensor& self);
+const Tensor& abs_(const Tensor& self);
+/// In-place forms of the unary op table (exp_, log_, sqrt_, sin_, tanh_, sigmoid_, ...): self must be floating.
+#define KILN_DECLARE_TABLE_UNARY_INPLACE(name, ...) const Tensor& name##_(const Tensor& self);
+KILN_FORALL_UNARY_OPS(KILN_DECLARE_TABLE_UNARY_INPLACE)
+#undef KILN_DECLARE_TABLE_UNARY_INPLACE
 /// self += alpha * a * b and self += alpha * a / b (optimizer building blocks).
-Tensor& addcmul_(Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha = 1);
-Tensor& addcdiv_(Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha = 1);
+const Tensor& addcmul_(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha = 1);
+const Tensor& addcdiv_(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar& alpha = 1);
 /// self = self + w * (end - self).
-Tensor& lerp_(Tensor& self, const Tensor& end, const Scalar& w);
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Scalar& w);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
@@ -133,12 +164,36 @@ inline Tensor operator>=(const Tensor& a, const Scalar& b) { return ge(a, b); }
 inline Tensor operator&&(const Tensor& a, const Tensor& b) { return logical_and(a, b); }
 inline Tensor operator||(const Tensor& a, const Tensor& b) { return logical_or(a, b); }
 inline Tensor operator!(const Tensor& a) { return logical_not(a); }
-inline Tensor& operator+=(Tensor& a, const Tensor& b) { return add_(a, b); }
-inline Tensor& operator-=(Tensor& a, const Tensor& b) { return sub_(a, b); }
-inline Tensor& operator*=(Tensor& a, const Tensor& b) { return mul_(a, b); }
-inline Tensor& operator/=(Tensor& a, const Tensor& b) { return div_(a, b); }
-inline Tensor& operator+=(Tensor& a, const Scalar& b) { return add_(a, b); }
-inline Tensor& operator-=(Tensor& a, const Scalar& b) { return sub_(a, b); }
-inline Tensor& operator*=(Tensor& a, const Scalar& b) { return mul_(a, b); }
-inline Tensor& operator/=(Tensor& a, const Scalar& b) { return div_(a, b); }
+inline Tensor& operator+=(Tensor& a, const Tensor& b) {
+  add_(a, b);
+  return a;
+}
+inline Tensor& operator-=(Tensor& a, const Tensor& b) {
+  sub_(a, b);
+  return a;
+}
+inline Tensor& operator*=(Tensor& a, const Tensor& b) {
+  mul_(a, b);
+  return a;
+}
+inline Tensor& operator/=(Tensor& a, const Tensor& b) {
+  div_(a, b);
+  return a;
+}
+inline Tensor& operator+=(Tensor& a, const Scalar& b) {
+  add_(a, b);
+  return a;
+}
+inline Tensor& operator-=(Tensor& a, const Scalar& b) {
+  sub_(a, b);
+  return a;
+}
+inline Tensor& operator*=(Tensor& a, const Scalar& b) {
+  mul_(a, b);
+  return a;
+}
+inline Tensor& operator/=(Tensor& a, const Scalar& b) {
+  div_(a, b);
+  return a;
+}
 }  // namespace kiln

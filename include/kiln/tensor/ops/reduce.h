@@ -37,6 +37,9 @@ Tensor any(const Tensor& a);
 Tensor any(const Tensor& a, int64_t dim, bool keepdim = false);
 Tensor all(const Tensor& a);
 Tensor all(const Tensor& a, int64_t dim, bool keepdim = false);
+/// Running sum and product along dim; integer and bool inputs accumulate in int64, like torch.cumsum.
+Tensor cumsum(const Tensor& a, int64_t dim);
+Tensor cumprod(const Tensor& a, int64_t dim);
 Tensor softmax(const Tensor& a, int64_t dim);
 Tensor log_softmax(const Tensor& a, int64_t dim);
 }  // namespace kiln
