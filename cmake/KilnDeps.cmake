@@ -23,10 +23,14 @@ add_library(kiln_openblas INTERFACE)
 target_include_directories(kiln_openblas INTERFACE ${OPENBLAS_INCLUDE_DIR})
 target_link_libraries(kiln_openblas INTERFACE ${OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX Threads::Threads m)
 
-# oneDNN (Debian's libdnnl-dev, OpenMP runtime): the CPU's convolution primitives, sharing kiln's OpenMP pool.
+# oneDNN (Debian's libdnnl-dev, OpenMP runtime): the CPU's float32 convolution primitives, on kiln's OpenMP pool.
 # Found by hand: Debian's dnnl-config.cmake also demands the OpenCL development files, which kiln does not use.
-find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp REQUIRED)
-find_library(DNNL_LIBRARY NAMES dnnl REQUIRED)
-add_library(kiln_dnnl INTERFACE)
-target_include_directories(kiln_dnnl INTERFACE ${DNNL_INCLUDE_DIR})
-target_link_libraries(kiln_dnnl INTERFACE ${DNNL_LIBRARY})
+# Off (the GPU bundle, whose size limit a 40 MB libdnnl would break), float32 convolutions take the im2col path.
+option(KILN_ONEDNN "CPU convolutions through oneDNN (libdnnl-dev)" ON)
+if(KILN_ONEDNN)
+  find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp REQUIRED)
+  find_library(DNNL_LIBRARY NAMES dnnl REQUIRED)
+  add_library(kiln_dnnl INTERFACE)
+  target_include_directories(kiln_dnnl INTERFACE ${DNNL_INCLUDE_DIR})
+  target_link_libraries(kiln_dnnl INTERFACE ${DNNL_LIBRARY})
+endif()

@@ -16,7 +16,7 @@
 #include "kiln/nn/layers/pooling.h"
 #include "kiln/tensor/ops/reduce.h"
 #include "nn/nn_test_util.h"
-#include "test_device.h"
+#include "ops/conv_test_devices.h"
 #include "test_util.h"
 
 namespace kiln::test {
@@ -138,6 +138,6 @@ TEST_P(NNConvLayers, GradcheckThroughParameters) {
                    [&](const std::vector<Tensor>& a) { return c1->forward(a[0]); });
 }
 
-INSTANTIATE_DEVICE_TESTS(NNConvLayers);
+INSTANTIATE_CONV_FAMILY_TESTS(NNConvLayers);
 }  // namespace
 }  // namespace kiln::test

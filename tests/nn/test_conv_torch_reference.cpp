@@ -11,7 +11,7 @@
 #include "kiln/nn/layers/batchnorm.h"
 #include "kiln/nn/layers/conv.h"
 #include "kiln/tensor/ops/copy.h"
-#include "test_device.h"
+#include "ops/conv_test_devices.h"
 #include "test_util.h"
 
 // The case runner lives in tests/ops/test_torch_reference.cpp (same test binary).
@@ -167,6 +167,6 @@ TEST_P(TorchReferenceConv, Layers) {
   EXPECT_GE(run(dev(), module_ops(), true), 4);
 }
 
-INSTANTIATE_DEVICE_TESTS(TorchReferenceConv);
+INSTANTIATE_CONV_FAMILY_TESTS(TorchReferenceConv);
 }  // namespace
 }  // namespace kiln

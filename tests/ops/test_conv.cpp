@@ -11,7 +11,7 @@
 #include "kiln/tensor/ops/reduce.h"
 #include "nn/nn_test_util.h"
 #include "ops/conv/conv_kernels.h"
-#include "test_device.h"
+#include "ops/conv_test_devices.h"
 #include "test_util.h"
 
 namespace kiln::test {
@@ -158,8 +158,20 @@ TEST_P(Conv2dOp, ErrorsNameTheProblem) {
   EXPECT_THROW_WITH(F::conv2d(x, rnd({3, 4, 3, 3}, dev(), kFloat32), Tensor(), 1, "full"), ValueError, "\"same\"");
 }
 
-INSTANTIATE_DEVICE_TESTS(Conv2dOp);
+INSTANTIATE_CONV_FAMILY_TESTS(Conv2dOp);
 
+// No CUDA kernels yet: every op of the family says so, naming itself, instead of falling back to the CPU.
+TEST(ConvFamilyCUDA, ThrowsNotImplementedNamingTheOp) {
+  KILN_SKIP_WITHOUT_GPU();
+  Tensor x = rnd({2, 3, 6, 6}, Device("cuda"), kFloat32), w = rnd({4, 3, 3, 3}, Device("cuda"), kFloat32);
+  EXPECT_THROW_WITH(F::conv2d(x, w), NotImplemented, "conv2d", "CUDA");
+  EXPECT_THROW_WITH(F::max_pool2d(x, 2), NotImplemented, "max_pool2d", "CUDA");
+  EXPECT_THROW_WITH(F::avg_pool2d(x, 2), NotImplemented, "avg_pool2d", "CUDA");
+  EXPECT_THROW_WITH(F::batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true), NotImplemented, "batch_norm",
+                    "CUDA");
+}
+
+#if KILN_WITH_ONEDNN
 // The oneDNN float32 kernels against the im2col reference on the same float32 inputs, direction by direction.
 TEST(Conv2dOneDNN, KernelsMatchTheReference) {
   for (const ConvCase& k : cases()) {
@@ -187,5 +199,6 @@ TEST(Conv2dOneDNN, KernelsMatchTheReference) {
     expect_close(gb1, gb2, 1e-4, 1e-4);
   }
 }
+#endif
 }  // namespace
 }  // namespace kiln::test

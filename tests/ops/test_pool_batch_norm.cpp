@@ -12,7 +12,7 @@
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/pointwise.h"
 #include "nn/nn_test_util.h"
-#include "test_device.h"
+#include "ops/conv_test_devices.h"
 #include "test_util.h"
 
 namespace kiln::test {
@@ -100,7 +100,7 @@ TEST_P(PoolOps, ErrorsNameTheProblem) {
   EXPECT_THROW_WITH(F::max_pool2d(x.to(kInt64), 2), DTypeError, "float32 or float64");
 }
 
-INSTANTIATE_DEVICE_TESTS(PoolOps);
+INSTANTIATE_CONV_FAMILY_TESTS(PoolOps);
 
 class BatchNormOp : public DeviceTest {};
 
@@ -156,6 +156,6 @@ TEST_P(BatchNormOp, ErrorsNameTheProblem) {
                     "more than one value per channel");
 }
 
-INSTANTIATE_DEVICE_TESTS(BatchNormOp);
+INSTANTIATE_CONV_FAMILY_TESTS(BatchNormOp);
 }  // namespace
 }  // namespace kiln::test
