@@ -85,6 +85,31 @@ nn::Sequential build_mlp(int64_t inputs, const std::vector<int64_t>& hidden, int
   return model;
 }
 
+nn::Sequential build_cnn(int64_t classes) {
+  nn::Sequential model;
+  int64_t channels = 1;
+  for (int64_t width : {32, 64}) {
+    model->push_back(nn::Conv2d(nn::Conv2dOptions(channels, width, 3).padding(1)));
+    model->push_back(nn::BatchNorm2d(width));
+    model->push_back(nn::ReLU());
+    model->push_back(nn::MaxPool2d(2));
+    channels = width;
+  }
+  model->push_back(nn::Flatten());
+  model->push_back(nn::Linear(channels * 7 * 7, 128));  // 28 -> 14 -> 7
+  model->push_back(nn::ReLU());
+  model->push_back(nn::Linear(128, classes));
+  return model;
+}
+
+nn::Sequential build_model(const std::string& name, const std::vector<int64_t>& hidden, int64_t classes) {
+  if (name == "mlp") return build_mlp(28 * 28, hidden, classes);
+  if (name == "cnn") return build_cnn(classes);
+  throw ValueError("unknown model '" + name + "'; expected mlp or cnn");
+}
+
+Shape model_input_shape(const std::string& name) { return name == "cnn" ? Shape{1, 28, 28} : Shape{28 * 28}; }
+
 std::pair<Device, std::string> choose_device(const std::string& spec) {
   if (spec == "auto") {
     if (cuda::is_available()) return {Device("cuda:0"), "auto: using GPU cuda:0 (" + cuda::device_name(0) + ")"};

@@ -36,6 +36,15 @@ int64_t parse_metadata_int(const std::string& text, const std::string& key, cons
 /// Linear/ReLU stack: 784 -> hidden... -> classes.
 nn::Sequential build_mlp(int64_t inputs, const std::vector<int64_t>& hidden, int64_t classes);
 
+/// The model named by `kiln train --model`: "mlp" (build_mlp on flattened images, `hidden` its widths) or "cnn"
+/// (build_cnn on [1, 28, 28] images). Throws ValueError naming the choices for another name.
+nn::Sequential build_model(const std::string& name, const std::vector<int64_t>& hidden, int64_t classes);
+/// One sample's shape as the model takes it: {784} for mlp, {1, 28, 28} for cnn.
+Shape model_input_shape(const std::string& name);
+/// Two conv blocks (Conv 3x3 -> BatchNorm -> ReLU -> MaxPool 2) of 32 and 64 channels, then a linear head
+/// (3136 -> 128 -> ReLU -> classes).
+nn::Sequential build_cnn(int64_t classes);
+
 /// --device auto|cpu|cuda|cuda:N -> the device, and a sentence saying why it was chosen.
 std::pair<Device, std::string> choose_device(const std::string& spec);
 }  // namespace kiln::cli

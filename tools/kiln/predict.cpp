@@ -26,17 +26,21 @@ void run_eval(const EvalArgs& a) {
   KILN_CHECK(a.split == "test" || a.split == "train", "--split must be test or train, got '", a.split, "'");
   auto [device, why] = choose_device(a.device);
   Checkpoint ck = load_checkpoint(a.checkpoint, device);
-  KILN_CHECK(meta(ck, "model", a.checkpoint) == "mlp", "checkpoint model '", ck.metadata["model"], "' is not supported");
+  const std::string model_name = meta(ck, "model", a.checkpoint);
+  KILN_CHECK(model_name == "mlp" || model_name == "cnn", "checkpoint model '", model_name, "' is not supported");
   int64_t classes = parse_metadata_int(meta(ck, "classes", a.checkpoint), "classes", a.checkpoint);
   KILN_CHECK_T(IOError, classes >= 2 && classes <= 100000, "checkpoint '", a.checkpoint, "': metadata 'classes' is ",
                classes, ", not a class count");
   Task task = make_task(a.dataset.empty() ? meta(ck, "dataset", a.checkpoint) : a.dataset, a.data_dir);
-  nn::Sequential net = build_mlp(28 * 28, parse_hidden(meta(ck, "hidden", a.checkpoint)), classes);
+  nn::Sequential net = build_model(model_name, parse_hidden(meta(ck, "hidden", a.checkpoint)), classes);
   net->to(device);
   restore(ck, *net);
   train::Model model(net);
   model.compile("sgd", "cross_entropy", {"accuracy"});
   Split split = load_split(task, a.split == "train");
+  Shape input = model_input_shape(model_name);
+  input.insert(input.begin(), split.images.size(0));
+  split.images = split.images.reshape(input);
   train::EvalResult r = model.evaluate(split.images, split.labels, 1000);
   if (a.json) {
     nlohmann::json j = {{"accuracy", r.accuracy}, {"loss", r.loss},          {"samples", r.samples},
