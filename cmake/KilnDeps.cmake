@@ -50,3 +50,15 @@ if(NOT KILN_GLOO STREQUAL "OFF")
   endif()
 endif()
 message(STATUS "kiln: Gloo backend ${KILN_WITH_GLOO}")
+
+# oneDNN (Debian's libdnnl-dev, OpenMP runtime): the CPU's float32 convolution primitives, on kiln's OpenMP pool.
+# Found by hand: Debian's dnnl-config.cmake also demands the OpenCL development files, which kiln does not use.
+# Off (the GPU bundle, whose size limit a 40 MB libdnnl would break), float32 convolutions take the im2col path.
+option(KILN_ONEDNN "CPU convolutions through oneDNN (libdnnl-dev)" ON)
+if(KILN_ONEDNN)
+  find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp REQUIRED)
+  find_library(DNNL_LIBRARY NAMES dnnl REQUIRED)
+  add_library(kiln_dnnl INTERFACE)
+  target_include_directories(kiln_dnnl INTERFACE ${DNNL_INCLUDE_DIR})
+  target_link_libraries(kiln_dnnl INTERFACE ${DNNL_LIBRARY})
+endif()

@@ -51,7 +51,7 @@ void read_like_the_cli(const std::string& path) {
   if (epoch != ck.metadata.end()) cli::parse_metadata_int(epoch->second, "epoch", path);
   auto row = ck.metadata.find("epoch_logs");
   if (row != ck.metadata.end()) train::epoch_logs_from_json(row->second);
-  nn::Sequential net = cli::mlp_from_checkpoint(ck, path, Device("cpu"));
+  nn::Sequential net = cli::model_from_checkpoint(ck, path, Device("cpu"));
   optim::Adam adam(net->parameters());
   restore(ck, *net, &adam);
 }
@@ -139,14 +139,14 @@ TEST_F(CliMutation, CheckpointMetadataCannotMakeTheCliAllocateMoreThanTheFileHol
   const std::string p = path("huge_hidden.safetensors");
   save_checkpoint(p, *net, nullptr, {{"model", "mlp"}, {"hidden", "1048576,1048576"}, {"classes", "10"}});
   Checkpoint ck = load_checkpoint(p);
-  const std::string msg = test::message_of([&] { cli::mlp_from_checkpoint(ck, p, Device("cpu")); });
+  const std::string msg = test::message_of([&] { cli::model_from_checkpoint(ck, p, Device("cpu")); });
   EXPECT_NE(msg.find(p), std::string::npos) << msg;
   EXPECT_NE(msg.find("0.weight"), std::string::npos) << msg;
   EXPECT_NE(msg.find("[4, 784]"), std::string::npos) << msg;
 
   save_checkpoint(p, *net, nullptr, {{"model", "mlp"}, {"hidden", "4,x"}, {"classes", "10"}});
   ck = load_checkpoint(p);
-  const std::string bad = test::message_of([&] { cli::mlp_from_checkpoint(ck, p, Device("cpu")); });
+  const std::string bad = test::message_of([&] { cli::model_from_checkpoint(ck, p, Device("cpu")); });
   EXPECT_NE(bad.find("metadata 'hidden'"), std::string::npos) << bad;
   EXPECT_EQ(bad.find("--hidden"), std::string::npos) << "the checkpoint's text, not an option: " << bad;
 }

@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto row = ck.metadata.find("epoch_logs");
     if (row != ck.metadata.end()) kiln::train::epoch_logs_from_json(row->second);
     // What kiln eval builds from it, and kiln train --resume restores into (model and Adam's state).
-    kiln::nn::Sequential net = kiln::cli::mlp_from_checkpoint(ck, path, kiln::Device("cpu"));
+    kiln::nn::Sequential net = kiln::cli::model_from_checkpoint(ck, path, kiln::Device("cpu"));
     kiln::optim::Adam adam(net->parameters());
     kiln::restore(ck, *net, &adam);
   } catch (const kiln::Error&) {

@@ -83,12 +83,19 @@ std::string checkpoint_meta(const Checkpoint& ck, const std::string& key, const 
   return it->second;
 }
 
-nn::Sequential mlp_from_checkpoint(const Checkpoint& ck, const std::string& path, Device device) {
+nn::Sequential model_from_checkpoint(const Checkpoint& ck, const std::string& path, Device device) {
   const std::string model = checkpoint_meta(ck, "model", path);
-  KILN_CHECK(model == "mlp", "checkpoint '", path, "': model '", model.substr(0, 40), "' is not supported");
+  KILN_CHECK(model == "mlp" || model == "cnn", "checkpoint '", path, "': model '", model.substr(0, 40),
+             "' is not supported (expected mlp or cnn)");
   const int64_t classes = parse_metadata_int(checkpoint_meta(ck, "classes", path), "classes", path);
   KILN_CHECK_T(IOError, classes >= 2 && classes <= 100000, "checkpoint '", path, "': metadata 'classes' is ", classes,
                ", not a class count");
+  if (model == "cnn") {  // fixed widths: the class count bounds its size, and restore checks every shape
+    nn::Sequential net = build_cnn(classes);
+    net->to(device);
+    restore(ck, *net);
+    return net;
+  }
   std::vector<int64_t> widths;
   try {
     widths = parse_hidden(checkpoint_meta(ck, "hidden", path));
@@ -128,6 +135,31 @@ nn::Sequential build_mlp(int64_t inputs, const std::vector<int64_t>& hidden, int
   model->push_back(nn::Linear(width, classes));
   return model;
 }
+
+nn::Sequential build_cnn(int64_t classes) {
+  nn::Sequential model;
+  int64_t channels = 1;
+  for (int64_t width : {32, 64}) {
+    model->push_back(nn::Conv2d(nn::Conv2dOptions(channels, width, 3).padding(1)));
+    model->push_back(nn::BatchNorm2d(width));
+    model->push_back(nn::ReLU());
+    model->push_back(nn::MaxPool2d(2));
+    channels = width;
+  }
+  model->push_back(nn::Flatten());
+  model->push_back(nn::Linear(channels * 7 * 7, 128));  // 28 -> 14 -> 7
+  model->push_back(nn::ReLU());
+  model->push_back(nn::Linear(128, classes));
+  return model;
+}
+
+nn::Sequential build_model(const std::string& name, const std::vector<int64_t>& hidden, int64_t classes) {
+  if (name == "mlp") return build_mlp(28 * 28, hidden, classes);
+  if (name == "cnn") return build_cnn(classes);
+  throw ValueError("unknown model '" + name + "'; expected mlp or cnn");
+}
+
+Shape model_input_shape(const std::string& name) { return name == "cnn" ? Shape{1, 28, 28} : Shape{28 * 28}; }
 
 std::pair<Device, std::string> choose_device(const std::string& spec) {
   if (spec == "auto") {

@@ -39,10 +39,18 @@ nn::Sequential build_mlp(int64_t inputs, const std::vector<int64_t>& hidden, int
 
 /// A metadata value of a `kiln train` checkpoint, or an IOError naming the file and the missing key.
 std::string checkpoint_meta(const Checkpoint& ck, const std::string& key, const std::string& path);
-/// The MLP a `kiln train` checkpoint describes (metadata model, hidden, classes) on device, with its weights.
+/// The model a `kiln train` checkpoint describes (metadata model, hidden, classes) on device, with its weights.
 /// The metadata is checked against the checkpoint's weight shapes before the model is made, so a damaged or
 /// hostile file cannot make kiln allocate more than the file holds; throws IOError naming path otherwise.
-nn::Sequential mlp_from_checkpoint(const Checkpoint& ck, const std::string& path, Device device);
+nn::Sequential model_from_checkpoint(const Checkpoint& ck, const std::string& path, Device device);
+/// The model named by `kiln train --model`: "mlp" (build_mlp on flattened images, `hidden` its widths) or "cnn"
+/// (build_cnn on [1, 28, 28] images). Throws ValueError naming the choices for another name.
+nn::Sequential build_model(const std::string& name, const std::vector<int64_t>& hidden, int64_t classes);
+/// One sample's shape as the model takes it: {784} for mlp, {1, 28, 28} for cnn.
+Shape model_input_shape(const std::string& name);
+/// Two conv blocks (Conv 3x3 -> BatchNorm -> ReLU -> MaxPool 2) of 32 and 64 channels, then a linear head
+/// (3136 -> 128 -> ReLU -> classes).
+nn::Sequential build_cnn(int64_t classes);
 
 /// --device auto|cpu|cuda|cuda:N -> the device, and a sentence saying why it was chosen.
 std::pair<Device, std::string> choose_device(const std::string& spec);

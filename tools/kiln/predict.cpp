@@ -19,11 +19,14 @@ void run_eval(const EvalArgs& a) {
   KILN_CHECK(a.split == "test" || a.split == "train", "--split must be test or train, got '", a.split, "'");
   auto [device, why] = choose_device(a.device);
   Checkpoint ck = load_checkpoint(a.checkpoint, device);
-  nn::Sequential net = mlp_from_checkpoint(ck, a.checkpoint, device);
+  nn::Sequential net = model_from_checkpoint(ck, a.checkpoint, device);
   Task task = make_task(a.dataset.empty() ? checkpoint_meta(ck, "dataset", a.checkpoint) : a.dataset, a.data_dir);
   train::Model model(net);
   model.compile("sgd", "cross_entropy", {"accuracy"});
   Split split = load_split(task, a.split == "train");
+  Shape input = model_input_shape(checkpoint_meta(ck, "model", a.checkpoint));
+  input.insert(input.begin(), split.images.size(0));
+  split.images = split.images.reshape(input);
   train::EvalResult r = model.evaluate(split.images, split.labels, 1000);
   if (a.json) {
     nlohmann::json j = {{"accuracy", r.accuracy}, {"loss", r.loss},          {"samples", r.samples},

@@ -1,0 +1,124 @@
+// CPU batch normalisation kernels: one task per run of channels, sums accumulated in double.
+#include <algorithm>
+
+#include "backend/cpu/parallel.h"
+#include "ops/norm/batch_norm_kernels.h"
+
+namespace kiln::ops {
+namespace {
+
+template <typename F>
+void for_channels(const BatchNormGeometry& g, const F& fn) {
+  const int64_t per_channel = std::max<int64_t>(1, g.n * g.s);
+  cpu::parallel_for(0, g.c, std::max<int64_t>(1, cpu::kGrainSize / per_channel), [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) fn(c);
+  });
+}
+
+// Calls fn(run pointer offset) for each of channel c's N contiguous runs of S elements.
+template <typename F>
+void for_runs(const BatchNormGeometry& g, int64_t c, const F& fn) {
+  for (int64_t i = 0; i < g.n; ++i) fn((i * g.c + c) * g.s);
+}
+
+template <typename T>
+void stats(const BatchNormGeometry& g, const Tensor& x, Tensor& mean, Tensor& var) {
+  const T* xd = x.data_ptr<T>();
+  T* md = mean.data_ptr<T>();
+  T* vd = var.data_ptr<T>();
+  const double count = static_cast<double>(g.n * g.s);
+  for_channels(g, [&](int64_t c) {
+    double sum = 0;
+    for_runs(g, c, [&](int64_t o) {
+      for (int64_t k = 0; k < g.s; ++k) sum += xd[o + k];
+    });
+    const double m = sum / count;
+    double sq = 0;  // two passes: the squared deviations do not cancel as E[x^2] - m^2 would
+    for_runs(g, c, [&](int64_t o) {
+      for (int64_t k = 0; k < g.s; ++k) {
+        const double d = xd[o + k] - m;
+        sq += d * d;
+      }
+    });
+    md[c] = static_cast<T>(m);
+    vd[c] = static_cast<T>(sq / count);
+  });
+}
+
+template <typename T>
+void apply(const BatchNormGeometry& g, const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+           const Tensor& bias, Tensor& y) {
+  const T* xd = x.data_ptr<T>();
+  T* yd = y.data_ptr<T>();
+  const T* md = mean.data_ptr<T>();
+  const T* id = invstd.data_ptr<T>();
+  const T* wd = weight.defined() ? weight.data_ptr<T>() : nullptr;
+  const T* bd = bias.defined() ? bias.data_ptr<T>() : nullptr;
+  for_channels(g, [&](int64_t c) {
+    // y = x * scale + shift, folded once per channel.
+    const T scale = id[c] * (wd ? wd[c] : T(1));
+    const T shift = (bd ? bd[c] : T(0)) - md[c] * scale;
+    for_runs(g, c, [&](int64_t o) {
+      for (int64_t k = 0; k < g.s; ++k) yd[o + k] = xd[o + k] * scale + shift;
+    });
+  });
+}
+
+template <typename T>
+void backward(const BatchNormGeometry& g, const Tensor& x, const Tensor& grad_y, const Tensor& mean,
+              const Tensor& invstd, const Tensor& weight, bool training, Tensor& grad_x, Tensor& grad_weight,
+              Tensor& grad_bias) {
+  const T* xd = x.data_ptr<T>();
+  const T* gyd = grad_y.data_ptr<T>();
+  const T* md = mean.data_ptr<T>();
+  const T* id = invstd.data_ptr<T>();
+  const T* wd = weight.defined() ? weight.data_ptr<T>() : nullptr;
+  T* gxd = grad_x.defined() ? grad_x.data_ptr<T>() : nullptr;
+  T* gwd = grad_weight.defined() ? grad_weight.data_ptr<T>() : nullptr;
+  T* gbd = grad_bias.defined() ? grad_bias.data_ptr<T>() : nullptr;
+  const double count = static_cast<double>(g.n * g.s);
+  for_channels(g, [&](int64_t c) {
+    const double m = md[c], inv = id[c];
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for_runs(g, c, [&](int64_t o) {
+      for (int64_t k = 0; k < g.s; ++k) {
+        sum_dy += gyd[o + k];
+        sum_dy_xhat += gyd[o + k] * ((xd[o + k] - m) * inv);
+      }
+    });
+    if (gwd) gwd[c] = static_cast<T>(sum_dy_xhat);
+    if (gbd) gbd[c] = static_cast<T>(sum_dy);
+    if (!gxd) return;
+    const double scale = inv * (wd ? wd[c] : 1.0);
+    // Training: the mean and variance depend on x, which subtracts the mean of grad_y and its projection on
+    // xhat: grad_x = scale * (grad_y - mean(grad_y) - xhat * mean(grad_y * xhat)).
+    const double mean_dy = training ? sum_dy / count : 0, mean_dy_xhat = training ? sum_dy_xhat / count : 0;
+    for_runs(g, c, [&](int64_t o) {
+      for (int64_t k = 0; k < g.s; ++k) {
+        const double xhat = (xd[o + k] - m) * inv;
+        gxd[o + k] = static_cast<T>(scale * (gyd[o + k] - mean_dy - xhat * mean_dy_xhat));
+      }
+    });
+  });
+}
+
+void stats_cpu(const BatchNormGeometry& g, const Tensor& x, Tensor& mean, Tensor& var) {
+  if (g.dtype == kFloat64) stats<double>(g, x, mean, var);
+  else stats<float>(g, x, mean, var);
+}
+void apply_cpu(const BatchNormGeometry& g, const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& w,
+               const Tensor& b, Tensor& y) {
+  if (g.dtype == kFloat64) apply<double>(g, x, mean, invstd, w, b, y);
+  else apply<float>(g, x, mean, invstd, w, b, y);
+}
+void backward_cpu(const BatchNormGeometry& g, const Tensor& x, const Tensor& gy, const Tensor& mean,
+                  const Tensor& invstd, const Tensor& w, bool training, Tensor& gx, Tensor& gw, Tensor& gb) {
+  if (g.dtype == kFloat64) backward<double>(g, x, gy, mean, invstd, w, training, gx, gw, gb);
+  else backward<float>(g, x, gy, mean, invstd, w, training, gx, gw, gb);
+}
+}  // namespace
+
+KILN_REGISTER_KERNEL(batch_norm_stats_stub, kCPU, stats_cpu);
+KILN_REGISTER_KERNEL(batch_norm_apply_stub, kCPU, apply_cpu);
+KILN_REGISTER_KERNEL(batch_norm_backward_stub, kCPU, backward_cpu);
+}  // namespace kiln::ops
