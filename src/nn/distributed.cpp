@@ -19,6 +19,7 @@ struct DistributedDataParallel::Reducer {
   std::vector<Tensor> params;
   std::vector<size_t> bucket_of;  // per parameter
   std::vector<int64_t> offset;    // per parameter, in its bucket's flat buffer
+  std::vector<char> marked;       // per parameter: its gradient is in its bucket, not yet averaged
   std::vector<Bucket> buckets;
   size_t launched = 0;
   bool sync = true;
@@ -29,6 +30,8 @@ struct DistributedDataParallel::Reducer {
   void on_grad_ready(size_t p) {
     std::lock_guard<std::mutex> lock(mu);
     if (!sync) return;
+    if (marked[p]) refuse_incomplete_reduction(p);
+    marked[p] = 1;
     Bucket& b = buckets[bucket_of[p]];
     const Tensor& g = params[p].grad();
     b.flat.narrow(0, offset[p], g.numel()).copy_(g.reshape({-1}));
@@ -38,6 +41,7 @@ struct DistributedDataParallel::Reducer {
     for (Bucket& done : buckets) {
       done.work->wait();
       for (size_t q : done.params) {
+        marked[q] = 0;
         Tensor& grad = params[q].mutable_grad();
         grad.copy_(done.flat.narrow(0, offset[q], grad.numel()).view(grad.sizes()));
       }
@@ -45,6 +49,30 @@ struct DistributedDataParallel::Reducer {
       done.work.reset();
     }
     launched = 0;
+  }
+
+  // A parameter whose gradient arrives twice before its bucket was averaged: the previous backward left buckets
+  // incomplete (a parameter took no part in the loss), so its gradients were never averaged, or one backward
+  // reached a parameter twice. PyTorch's DDP raises in the next iteration too; kiln names the parameters, waits
+  // for what was launched (every rank launched the same buckets) and re-arms, so the program may continue.
+  [[noreturn]] void refuse_incomplete_reduction(size_t p) {
+    std::string missing;
+    size_t count = 0;
+    for (size_t q = 0; q < params.size(); ++q)
+      if (!marked[q] && count++ < 8) missing += (missing.empty() ? "#" : ", #") + std::to_string(q);
+    for (Bucket& b : buckets) {
+      if (b.work) b.work->wait();
+      b.work.reset();
+      b.ready = 0;
+    }
+    launched = 0;
+    std::fill(marked.begin(), marked.end(), 0);
+    throw AutogradError("DistributedDataParallel: parameter #" + std::to_string(p) + " got a gradient again before "
+                        "the previous one was averaged: the previous backward did not reach " +
+                        std::to_string(count) + " parameter(s) (" + missing + (count > 8 ? ", ..." : "") +
+                        ", in module.parameters() order), so its gradients were NOT averaged across ranks. Make "
+                        "every parameter take part in the loss, or set requires_grad(false) on those that do not, "
+                        "before wrapping the module.");
   }
 };
 
@@ -69,6 +97,7 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<Module> module,
   KILN_CHECK(!r.params.empty(), "DistributedDataParallel: the module has no parameter that requires grad");
   r.bucket_of.resize(r.params.size());
   r.offset.resize(r.params.size());
+  r.marked.assign(r.params.size(), 0);
   // Backward produces gradients roughly in reverse registration order, so buckets are filled from the end; a
   // bucket holds one dtype and ends when it passes the cap.
   int64_t bytes = 0;

@@ -351,6 +351,10 @@ TEST_F(KilnCli, UnparsableOptionsFailWithUsage) {
   ASSERT_TRUE(r.exited) << r.describe();
   EXPECT_NE(r.code, 0) << r.describe();
   EXPECT_NE(r.err.find("--epochs"), std::string::npos) << r.describe();
+  Result seed = run("train --seed -1");  // an unsigned option: CLI11 alone would read 2^64-1
+  ASSERT_TRUE(seed.exited) << seed.describe();
+  EXPECT_NE(seed.code, 0) << seed.describe();
+  EXPECT_NE(seed.err.find("--seed: must not be negative"), std::string::npos) << seed.describe();
   Result none = run("");
   ASSERT_TRUE(none.exited) << none.describe();
   EXPECT_NE(none.code, 0) << "a subcommand is required\n" << none.describe();

@@ -2,6 +2,13 @@
 #include <gtest/gtest.h>
 
 #include "dist/spawn.h"
+#include "kiln/dist/process_group.h"
+#include "kiln/nn/container.h"
+#include "kiln/nn/distributed.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/tensor/ops/creation.h"
+#include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/reduce.h"
 
 namespace kiln::test {
 namespace {
@@ -22,3 +29,30 @@ TEST(DistributedDataParallel, FourRanksMatchSingleProcess) { expect_all_pass(spa
 
 }  // namespace
 }  // namespace kiln::test
+
+namespace kiln::nn {
+namespace {
+using namespace std::chrono_literals;
+
+// A parameter that takes no part in the loss leaves its bucket incomplete, so no gradient is averaged: the next
+// backward must say so (as PyTorch's DDP does in the next iteration), never train on unaveraged gradients.
+TEST(DistributedDataParallelOneRank, AParameterOutsideTheLossIsReportedAtTheNextBackward) {
+  auto pg = dist::new_group("gloo", std::make_shared<dist::TCPStore>("127.0.0.1", 0, true, 5000ms), 0, 1, {5000ms});
+  Sequential seq(Linear(4, 2), Linear(4, 2));
+  DistributedDataParallel ddp(seq.ptr(), pg);
+  Tensor x = ones({3, 4});
+  auto first = seq[0]->as<Linear>();
+  first->forward(x).sum().backward();  // the second Linear gets no gradient
+  std::string msg;
+  try {
+    first->forward(x).sum().backward();
+  } catch (const AutogradError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("NOT averaged"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("#2, #3"), std::string::npos) << msg;  // the second Linear's weight and bias
+  // Re-armed: a backward that reaches every parameter works again.
+  (seq[0]->as<Linear>()->forward(x) + seq[1]->as<Linear>()->forward(x)).sum().backward();
+}
+}  // namespace
+}  // namespace kiln::nn

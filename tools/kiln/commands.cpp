@@ -36,4 +36,15 @@ void register_commands(CLI::App& app) {
 int exit_code() { return g_exit_code; }
 void set_exit_code(int code) { g_exit_code = code; }
 const char* version_string() { return KILN_VERSION; }
+const CLI::Validator& no_minus_sign() {
+  static const CLI::Validator v(
+      [](std::string& text) {
+        return text.find_first_not_of(" \t") != std::string::npos && text[text.find_first_not_of(" \t")] == '-'
+                   ? std::string("must not be negative, got ") + text
+                   : std::string();
+      },
+      "NONNEGATIVE");
+  return v;
+}
+
 }  // namespace kiln::cli

@@ -63,7 +63,7 @@ void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "compare", "Run common ops and training steps in float32 on each device against a float64 CPU reference");
   cmd->add_option("--device", args->devices, "cpu, cuda or cuda:N (repeatable; default: the CPU and every GPU)");
-  cmd->add_option("--seed", args->seed, "Seed of the inputs and the model")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed of the inputs and the model")->check(no_minus_sign())->capture_default_str();
   cmd->add_option("--steps", args->steps, "Adam steps of the default MLP (0: ops only)")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object instead of the table");
   cmd->callback([args] { run_compare(*args); });

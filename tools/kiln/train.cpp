@@ -268,7 +268,7 @@ void add_train_command(CLI::App& app) {
   CLI::Option* lr = cmd->add_option("--lr", args->lr, "Learning rate (with --resume: replaces the checkpoint's)");
   lr->capture_default_str();
   cmd->add_option("--optimizer", args->optimizer, "sgd, adam or adamw (also rmsprop, adagrad)")->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed for initialisation and shuffling")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed for initialisation and shuffling")->check(no_minus_sign())->capture_default_str();
   cmd->add_option("--workers", args->workers, "Background batch-loading threads (-1: 0 on CPU, 2 on GPU)")
       ->capture_default_str();
   cmd->add_option("--limit", args->limit, "Train on the first N training images only (quick runs; 0 = all)")
