@@ -23,7 +23,7 @@ namespace {
 
 struct TrainArgs {
   std::string dataset = "fashion-mnist", data_dir, model = "mlp", hidden = "256,128", device = "auto";
-  int epochs = 15;  // without --epochs: default_epochs(model)
+  int epochs = 15;  // both models: the CNN reaches 0.92 test accuracy by epoch 15 on the CPU
   std::string batch_size = "64";  // a number, or "auto"
   double lr = 1e-3;
   std::string optimizer = "adam";
@@ -33,14 +33,11 @@ struct TrainArgs {
   std::string out = "runs/fashion-mlp";
   bool resume = false, json = false, deterministic = false;
   bool lr_given = false;  // --lr was on the command line (with --resume it replaces the checkpoint's)
-  bool epochs_given = false;
   bool no_augment = false;
 };
 
 /// Epochs of a default run. The CNN's test accuracy passes 0.92 at its 15th epoch (README, Speed), so both
 /// models train 15; kept per model for the next one.
-int default_epochs(const std::string& model) { return model == "cnn" ? 15 : 15; }
-
 /// --batch-size: a positive number, or 0 for "auto".
 int64_t parse_batch_size(const std::string& s) {
   if (s == "auto") return 0;
@@ -96,7 +93,6 @@ void run_train(TrainArgs a) {
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();
   KILN_CHECK(a.model == "mlp" || a.model == "cnn", "--model '", a.model, "' is not available; use mlp or cnn");
-  if (!a.epochs_given) a.epochs = default_epochs(a.model);
   KILN_CHECK(a.epochs >= 1, "--epochs must be at least 1, got ", a.epochs);
   int64_t batch_size = parse_batch_size(a.batch_size);
   KILN_CHECK(batch_size > 0 || !a.resume, "--batch-size auto cannot be combined with --resume: pass the batch size "
@@ -259,7 +255,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--model", args->model, "Model: mlp, or cnn (two conv blocks with BatchNorm)")->capture_default_str();
   cmd->add_option("--hidden", args->hidden, "Hidden layer widths of the MLP")->capture_default_str();
   cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  CLI::Option* epochs = cmd->add_option("--epochs", args->epochs, "Number of epochs (default: 15)");
+  cmd->add_option("--epochs", args->epochs, "Number of epochs (default: 15)");
   cmd->add_flag("--no-augment", args->no_augment, "cnn: no random crop (padding 2) and horizontal flip of training images");
   cmd->add_option("--batch-size", args->batch_size,
                   "Samples per batch, or 'auto': the largest whose training step fits in memory (GPU memory, or on "
@@ -278,9 +274,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print a JSON object with the results as the last line");
   cmd->add_flag("--deterministic", args->deterministic,
                 "Bit-identical runs on the same device (kiln::set_deterministic: ordered GPU sums instead of atomics)");
-  cmd->callback([args, lr, epochs] {
+  cmd->callback([args, lr] {
     args->lr_given = lr->count() > 0;
-    args->epochs_given = epochs->count() > 0;
     run_train(*args);
   });
 }
