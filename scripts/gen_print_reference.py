@@ -3,8 +3,8 @@
 
 Each tensor case gives the values (row-major, exact doubles of the dtype's values; non-finite as the strings
 "nan", "inf", "-inf"), shape and dtype kiln rebuilds, an optional autograd step ("requires_grad", or an op whose
-grad_fn name shows) and the exact string PyTorch prints. kiln's reduction nodes still lack torch's overload
-number (SumBackward for SumBackward0), so only ops whose node names match are used. Module cases give a
+grad_fn name shows, with torch's overload number: SumBackward0 for x.sum(), SumBackward1 for x.sum(0)) and the
+exact string PyTorch prints. Module cases give a
 kiln-side recipe name and PyTorch's repr. Read by tests/tensor/test_print.cpp.
 Run with Debian's python3-torch:  /usr/bin/python3 scripts/gen_print_reference.py
 """
@@ -35,7 +35,9 @@ def case(name, t, autograd=None):
         shown = t.clone().requires_grad_(True)
     elif autograd is not None:
         x = t.clone().requires_grad_(True)
-        shown = {"add": lambda: x + x, "mul": lambda: x * x, "neg": lambda: -x}[autograd]()
+        shown = {"add": lambda: x + x, "mul": lambda: x * x, "neg": lambda: -x, "sum": lambda: x.sum(),
+                 "sum_dim": lambda: x.sum(0), "mean": lambda: x.mean(), "max": lambda: x.max(),
+                 "max_dim": lambda: x.max(0)[0], "select": lambda: x[0], "view": lambda: x.view(-1)}[autograd]()
     tensors.append({"name": name, "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
                     "data": [num(v) for v in t.reshape(-1).tolist()], "autograd": autograd,
                     "expected": repr(shown)})
@@ -96,6 +98,8 @@ case("requires_grad_float64", torch.tensor([1.0, 2.5], dtype=f64), "requires_gra
 case("grad_fn_add", torch.tensor([1.0, 2.0]), "add")
 case("grad_fn_mul", torch.tensor([1.5, 2.0]), "mul")
 case("grad_fn_neg", torch.tensor([1.0, 2.0]), "neg")
+for step in ("sum", "sum_dim", "mean", "max", "max_dim", "select", "view"):  # overload numbers: SumBackward0/1, ...
+    case("grad_fn_" + step, torch.tensor([[1.0, 2.0], [3.5, -4.0]]), step)
 for n in (5, 6, 7, 8, 9):  # the dtype suffix moves to its own line once the last line would pass 80 columns
     case("suffix_wrap_%d" % n, torch.arange(n, dtype=f64) / 3 + 1000)
 case("suffix_wrap_grad", torch.arange(7, dtype=f64) / 3 + 1000, "requires_grad")

@@ -26,7 +26,7 @@ void remake_grad_fn(const Tensor& view, ViewInfo& vi) {
                "whose elements share memory (stride 0, shape ", vi.base.shape_str(), ") after an in-place write; "
                "clone() the base before viewing it");
   ops::ViewGeometry geo(vi.base, view);
-  record("AsStridedBackward", view, {vi.base}, [geo](const TensorList& g, const std::vector<bool>&) {
+  record("AsStridedBackward0", view, {vi.base}, [geo](const TensorList& g, const std::vector<bool>&) {
     return TensorList{ops::as_strided_backward(g[0], geo)};
   });
   vi.version = view._version();

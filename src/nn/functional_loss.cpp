@@ -112,7 +112,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
   if (autograd::needs_grad({&input, &t, &w})) {
     Shape w_shape = w.defined() ? w.sizes() : Shape{};
     autograd::record(
-        "BinaryCrossEntropyBackward", loss, {input, t, w},
+        "BinaryCrossEntropyBackward0", loss, {input, t, w},
         [sx = autograd::SavedTensor(input), st = autograd::SavedTensor(t), sw = autograd::SavedTensor(w),
          w_shape](const autograd::TensorList& g, const std::vector<bool>& need) {
           Tensor x = sx.get(), tt = st.get(), ww = sw.get();
@@ -151,7 +151,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   if (autograd::needs_grad({&input, &t, &w, &pw})) {
     Shape w_shape = w.defined() ? w.sizes() : Shape{}, pw_shape = pw.defined() ? pw.sizes() : Shape{};
     autograd::record(
-        "BinaryCrossEntropyWithLogitsBackward", loss, {input, t, w, pw},
+        "BinaryCrossEntropyWithLogitsBackward0", loss, {input, t, w, pw},
         [sx = autograd::SavedTensor(input), st = autograd::SavedTensor(t), sw = autograd::SavedTensor(w),
          spw = autograd::SavedTensor(pw), w_shape, pw_shape, forward](const autograd::TensorList& g,
                                                                       const std::vector<bool>& need) {

@@ -96,7 +96,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Exp
     else ops::conv2d_forward_stub(dev, g, x, w, b, y);
   }
   if (autograd::needs_grad({&input, &weight, &bias}))
-    autograd::record("ConvolutionBackward", y, {input, weight, bias},
+    autograd::record("ConvolutionBackward0", y, {input, weight, bias},
                      [g, dev, sx = SavedTensor(x), sw = SavedTensor(w), has_bias = bias.defined()](
                          const TensorList& grads, const std::vector<bool>& need) {
                        TensorList r(3);

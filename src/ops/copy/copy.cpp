@@ -144,7 +144,7 @@ Tensor to(const Tensor& t, Device device, DType dtype, bool non_blocking, bool c
   if (autograd::needs_grad({&t})) {
     Device src_device = t.device();
     DType src_dtype = t.dtype();
-    autograd::record("ToCopyBackward", out, {t}, [src_device, src_dtype](const autograd::TensorList& g,
+    autograd::record("ToCopyBackward0", out, {t}, [src_device, src_dtype](const autograd::TensorList& g,
                                                                          const std::vector<bool>&) {
       return autograd::TensorList{to(g[0], src_device, src_dtype)};
     });

@@ -33,7 +33,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   if (ref < 0) {  // every input is an empty 1-D tensor
     Tensor out = make_tensor({0}, dtype, device);
     if (autograd::needs_grad(tensors))
-      autograd::record("CatBackward", out, tensors, [n = tensors.size()](const autograd::TensorList& g,
+      autograd::record("CatBackward0", out, tensors, [n = tensors.size()](const autograd::TensorList& g,
                                                                         const std::vector<bool>& need) {
         autograd::TensorList r(n);
         for (size_t i = 0; i < n; ++i)
@@ -82,7 +82,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
       shapes.push_back(t.sizes());
       dtypes.push_back(t.dtype());
     }
-    autograd::record("CatBackward", out, tensors,
+    autograd::record("CatBackward0", out, tensors,
                      [dim, offsets, shapes, dtypes](const autograd::TensorList& g, const std::vector<bool>& need) {
                        autograd::TensorList r(shapes.size());
                        for (size_t i = 0; i < shapes.size(); ++i) {

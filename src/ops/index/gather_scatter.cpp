@@ -172,7 +172,7 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
   Tensor out = gather_impl("gather", a, dim, index);
   if (autograd::needs_grad({&a})) {
     Shape shape = a.sizes();
-    autograd::record("GatherBackward", out, {a}, [shape, dim, index](const TensorList& g, const std::vector<bool>&) {
+    autograd::record("GatherBackward0", out, {a}, [shape, dim, index](const TensorList& g, const std::vector<bool>&) {
       return TensorList{scatter_add(zeros(shape, g[0].options()), dim, index, g[0])};
     });
   }
@@ -196,7 +196,7 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
   out = make_view(out, out_shape, contiguous_strides(out_shape), 0);
   if (autograd::needs_grad({&a})) {
     Shape shape = a.sizes();
-    autograd::record("IndexSelectBackward", out, {a},
+    autograd::record("IndexSelectBackward0", out, {a},
                      [shape, dim, index](const TensorList& g, const std::vector<bool>&) {
                        Tensor idx = broadcast_index(index, g[0].sizes(), dim);
                        return TensorList{scatter_add(zeros(shape, g[0].options()), dim, idx, g[0])};
@@ -210,7 +210,7 @@ Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& 
   Tensor out = clone(a.detach());
   scatter_into("scatter", out, dim, index, src, Scalar(0), ops::IndexMode::Scatter);
   if (autograd::needs_grad({&a, &src}))
-    autograd::record("ScatterBackward", out, {a, src}, scatter_backward(dim, index, src.sizes(), false));
+    autograd::record("ScatterBackward0", out, {a, src}, scatter_backward(dim, index, src.sizes(), false));
   return out;
 }
 
@@ -219,7 +219,7 @@ Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Scalar& 
   Tensor out = clone(a.detach());
   scatter_into("scatter", out, dim, index, Tensor(), value, ops::IndexMode::ScatterFill);
   if (autograd::needs_grad({&a}))
-    autograd::record("ScatterBackward", out, {a}, scatter_backward(dim, index, {}, false));
+    autograd::record("ScatterBackward0", out, {a}, scatter_backward(dim, index, {}, false));
   return out;
 }
 
@@ -229,7 +229,7 @@ Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tens
   Tensor out = clone(a.detach());
   scatter_into("scatter_add", out, dim, index, src, Scalar(0), ops::IndexMode::ScatterAdd);
   if (autograd::needs_grad({&a, &src}))
-    autograd::record("ScatterAddBackward", out, {a, src}, scatter_backward(dim, index, src.sizes(), true));
+    autograd::record("ScatterAddBackward0", out, {a, src}, scatter_backward(dim, index, src.sizes(), true));
   return out;
 }
 
@@ -239,7 +239,7 @@ const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, con
   bool track = autograd::needs_grad({&self, &src});
   autograd::check_inplace(self, "scatter_", track);
   scatter_into("scatter_", self, dim, index, src, Scalar(0), ops::IndexMode::Scatter);
-  if (track) autograd::record("ScatterBackward", self, {self, src}, scatter_backward(dim, index, src.sizes(), false));
+  if (track) autograd::record("ScatterBackward0", self, {self, src}, scatter_backward(dim, index, src.sizes(), false));
   return self;
 }
 
@@ -251,7 +251,7 @@ const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index,
   autograd::check_inplace(self, "scatter_add_", track);
   scatter_into("scatter_add_", self, dim, index, src, Scalar(0), ops::IndexMode::ScatterAdd);
   if (track)
-    autograd::record("ScatterAddBackward", self, {self, src}, scatter_backward(dim, index, src.sizes(), true));
+    autograd::record("ScatterAddBackward0", self, {self, src}, scatter_backward(dim, index, src.sizes(), true));
   return self;
 }
 

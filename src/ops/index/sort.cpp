@@ -45,7 +45,7 @@ std::tuple<Tensor, Tensor> sort(const Tensor& a, int64_t dim, bool descending) {
   KILN_CHECK(a.defined(), "sort: undefined tensor");
   dim = wrap_dim(dim, std::max<int64_t>(a.dim(), 1), "sort");
   auto [values, indices] = sort_impl(a, dim, descending);
-  record_pick_backward("SortBackward", values, a, dim, indices);
+  record_pick_backward("SortBackward0", values, a, dim, indices);
   return {values, indices};
 }
 
@@ -72,7 +72,7 @@ std::tuple<Tensor, Tensor> topk(const Tensor& a, int64_t k, int64_t dim, bool la
   } else if (k == 0) {
     throw ShapeError("topk: k = 0 on a 0-dim tensor gives no valid result shape; reshape the input to 1-D first");
   }
-  record_pick_backward("TopkBackward", values, a, dim, indices);
+  record_pick_backward("TopkBackward0", values, a, dim, indices);
   return {values, indices};
 }
 }  // namespace kiln

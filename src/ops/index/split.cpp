@@ -28,7 +28,7 @@ std::vector<Tensor> split_with_sizes(const Tensor& a, const Shape& sizes, int64_
     offset += s;
   }
   if (autograd::needs_grad({&a}) && !pieces.empty())
-    autograd::record("SplitBackward", pieces, {a}, [dim](const autograd::TensorList& g, const std::vector<bool>&) {
+    autograd::record("SplitBackward0", pieces, {a}, [dim](const autograd::TensorList& g, const std::vector<bool>&) {
       return autograd::TensorList{cat(g, dim)};
     });
   // One node owns every piece's gradient, so in-place writes to the pieces are refused when tracked.

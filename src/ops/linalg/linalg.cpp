@@ -120,7 +120,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     run_gemm("mm", a, b, out, 1, 0);
   }
   if (autograd::needs_grad({&a, &b}))
-    autograd::record("MmBackward", out, {a, b},
+    autograd::record("MmBackward0", out, {a, b},
                      [sa = SavedTensor(a), sb = SavedTensor(b)](const TensorList& g, const std::vector<bool>& need) {
                        TensorList r(2);
                        if (need[0]) r[0] = mm(g[0], sb.get().t());
@@ -143,7 +143,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     run_gemm("bmm", a, b, out, 1, 0);
   }
   if (autograd::needs_grad({&a, &b}))
-    autograd::record("BmmBackward", out, {a, b},
+    autograd::record("BmmBackward0", out, {a, b},
                      [sa = SavedTensor(a), sb = SavedTensor(b)](const TensorList& g, const std::vector<bool>& need) {
                        TensorList r(2);
                        if (need[0]) r[0] = bmm(g[0], sb.get().transpose(1, 2));
@@ -223,7 +223,7 @@ Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar&
   }
   if (autograd::needs_grad({&self, &a, &b})) {
     Shape self_shape = self.sizes();
-    autograd::record("AddmmBackward", out, {self, a, b},
+    autograd::record("AddmmBackward0", out, {self, a, b},
                      [sa = SavedTensor(a), sb = SavedTensor(b), self_shape, beta, alpha, alpha_d, beta_d](
                          const TensorList& g, const std::vector<bool>& need) {
                        TensorList r(3);
@@ -273,7 +273,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (autograd::needs_grad({&x, &weight, &bias})) {
     Shape x_shape = x.sizes();
     Shape b_shape = bias.defined() ? bias.sizes() : Shape{};
-    autograd::record("LinearBackward", out, {x, weight, bias},
+    autograd::record("LinearBackward0", out, {x, weight, bias},
                      [sx = SavedTensor(x), sw = SavedTensor(weight), x_shape, b_shape, rows, in, out_f](
                          const TensorList& g, const std::vector<bool>& need) {
                        TensorList r(3);

@@ -81,7 +81,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   if (y.numel() > 0) ops::batch_norm_apply_stub(dev, g, x, mean, invstd, w, b, y);
   if (autograd::needs_grad({&input, &weight, &bias}))
     autograd::record(
-        "NativeBatchNormBackward", y, {input, weight, bias},
+        "NativeBatchNormBackward0", y, {input, weight, bias},
         [g, dev, training, sx = SavedTensor(x), sw = SavedTensor(w), mean, invstd](const TensorList& grads,
                                                                                    const std::vector<bool>& need) {
           Tensor gy = contiguous(grads[0]);

@@ -23,7 +23,7 @@ void check_floating(const char* op, const Tensor& a) {
 Tensor norm_cdf(const Tensor& x) {
   Tensor out = ops::unary_raw(UnaryOp::NormCdf, x);
   if (autograd::needs_grad({&x})) {
-    autograd::record("NormCdfBackward", out, {x}, [sx = SavedTensor(x)](const TensorList& g, const std::vector<bool>&) {
+    autograd::record("NormCdfBackward0", out, {x}, [sx = SavedTensor(x)](const TensorList& g, const std::vector<bool>&) {
       Tensor v = sx.get();
       return TensorList{mul(g[0], mul(exp(mul(square(v), -0.5)), kInvSqrt2Pi))};
     });

@@ -40,7 +40,7 @@ Tensor extreme_all(const Tensor& a, bool is_max) {
   ops::check_nonempty_reduction(a, rd, name);
   Tensor out = ops::run_reduce(a, rd, false, is_max ? ReduceKind::Max : ReduceKind::Min, a.dtype());
   if (autograd::needs_grad({&a}))
-    autograd::record(is_max ? "MaxBackward" : "MinBackward", out, {a},
+    autograd::record(is_max ? "MaxBackward1" : "MinBackward1", out, {a},
                      [sa = SavedTensor(a), so = SavedTensor(out, true), rd](const TensorList& g, const std::vector<bool>&) {
                        return TensorList{evenly_split_grad(g[0], sa.get(), so.get(), rd, false)};
                      });
@@ -54,7 +54,7 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, int64_t dim, bool keepdi
   Tensor idx;
   Tensor values = ops::run_reduce(a, rd, keepdim, is_max ? ReduceKind::ArgMax : ReduceKind::ArgMin, a.dtype(), 0, &idx);
   if (autograd::needs_grad({&a})) {
-    autograd::record(is_max ? "MaxBackward" : "MinBackward", values, {a},
+    autograd::record(is_max ? "MaxBackward0" : "MinBackward0", values, {a},
                      [sa = SavedTensor(a), si = SavedTensor(idx), rd, keepdim](const TensorList& g,
                                                                              const std::vector<bool>&) {
                        return TensorList{index_grad(g[0], si.get(), rd, keepdim, sa.get())};
@@ -69,7 +69,7 @@ Tensor extreme_dims(const Tensor& a, const Shape& dims, bool keepdim, bool is_ma
   ops::check_nonempty_reduction(a, rd, name);
   Tensor out = ops::run_reduce(a, rd, keepdim, is_max ? ReduceKind::Max : ReduceKind::Min, a.dtype());
   if (autograd::needs_grad({&a}))
-    autograd::record(is_max ? "AmaxBackward" : "AminBackward", out, {a},
+    autograd::record(is_max ? "AmaxBackward0" : "AminBackward0", out, {a},
                      [sa = SavedTensor(a), so = SavedTensor(out, true), rd, keepdim](const TensorList& g,
                                                                                    const std::vector<bool>&) {
                        return TensorList{evenly_split_grad(g[0], sa.get(), so.get(), rd, keepdim)};

@@ -35,23 +35,25 @@ Tensor prod_backward(const Tensor& g, const Tensor& a, const ReduceDims& rd, boo
   return mul(gk, others);
 }
 
-Tensor sum_impl(const Tensor& a, const ReduceDims& rd, bool keepdim) {
+// node: PyTorch's name, which differs between the whole-tensor overload (0) and the one with dims (1).
+Tensor sum_impl(const Tensor& a, const ReduceDims& rd, bool keepdim, const char* node) {
   Tensor out = ops::run_reduce(a, rd, keepdim, ReduceKind::Sum, sum_dtype(a.dtype()));
   if (autograd::needs_grad({&a})) {
     Shape in_shape = a.sizes();
-    autograd::record("SumBackward", out, {a}, [rd, keepdim, in_shape](const TensorList& g, const std::vector<bool>&) {
+    autograd::record(node, out, {a}, [rd, keepdim, in_shape](const TensorList& g, const std::vector<bool>&) {
       return TensorList{ops::expand_grad(g[0], rd, keepdim, in_shape)};
     });
   }
   return out;
 }
 
-Tensor mean_impl(const Tensor& a, const ReduceDims& rd, bool keepdim) {
+// node: PyTorch's name, which differs between the whole-tensor overload (0) and the one with dims (1).
+Tensor mean_impl(const Tensor& a, const ReduceDims& rd, bool keepdim, const char* node) {
   ops::check_floating(a, "mean");
   Tensor out = ops::run_reduce(a, rd, keepdim, ReduceKind::Mean, a.dtype());
   if (autograd::needs_grad({&a})) {
     Shape in_shape = a.sizes();
-    autograd::record("MeanBackward", out, {a}, [rd, keepdim, in_shape](const TensorList& g, const std::vector<bool>&) {
+    autograd::record(node, out, {a}, [rd, keepdim, in_shape](const TensorList& g, const std::vector<bool>&) {
       // Scale the small gradient before broadcasting it over the input.
       return TensorList{ops::expand_grad(div(g[0], static_cast<double>(rd.K)), rd, keepdim, in_shape)};
     });
@@ -59,10 +61,11 @@ Tensor mean_impl(const Tensor& a, const ReduceDims& rd, bool keepdim) {
   return out;
 }
 
-Tensor prod_impl(const Tensor& a, const ReduceDims& rd, bool keepdim) {
+// node: PyTorch's name, which differs between the whole-tensor overload (0) and the one with dims (1).
+Tensor prod_impl(const Tensor& a, const ReduceDims& rd, bool keepdim, const char* node) {
   Tensor out = ops::run_reduce(a, rd, keepdim, ReduceKind::Prod, sum_dtype(a.dtype()));
   if (autograd::needs_grad({&a})) {
-    autograd::record("ProdBackward", out, {a},
+    autograd::record(node, out, {a},
                      [sa = SavedTensor(a), rd, keepdim](const TensorList& g, const std::vector<bool>&) {
                        return TensorList{prod_backward(g[0], sa.get(), rd, keepdim)};
                      });
@@ -71,9 +74,9 @@ Tensor prod_impl(const Tensor& a, const ReduceDims& rd, bool keepdim) {
 }
 }  // namespace
 
-Tensor sum(const Tensor& a) { return sum_impl(a, ops::resolve_dims(a, {}, "sum"), false); }
+Tensor sum(const Tensor& a) { return sum_impl(a, ops::resolve_dims(a, {}, "sum"), false, "SumBackward0"); }
 Tensor sum(const Tensor& a, const Shape& dims, bool keepdim) {
-  return sum_impl(a, ops::resolve_dims(a, dims, "sum"), keepdim);
+  return sum_impl(a, ops::resolve_dims(a, dims, "sum"), keepdim, "SumBackward1");
 }
 
 Tensor sum_to(const Tensor& a, const Shape& shape) {
@@ -101,14 +104,14 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
   return reshape(s, shape);
 }
 
-Tensor mean(const Tensor& a) { return mean_impl(a, ops::resolve_dims(a, {}, "mean"), false); }
+Tensor mean(const Tensor& a) { return mean_impl(a, ops::resolve_dims(a, {}, "mean"), false, "MeanBackward0"); }
 Tensor mean(const Tensor& a, const Shape& dims, bool keepdim) {
-  return mean_impl(a, ops::resolve_dims(a, dims, "mean"), keepdim);
+  return mean_impl(a, ops::resolve_dims(a, dims, "mean"), keepdim, "MeanBackward1");
 }
 
-Tensor prod(const Tensor& a) { return prod_impl(a, ops::resolve_dims(a, {}, "prod"), false); }
+Tensor prod(const Tensor& a) { return prod_impl(a, ops::resolve_dims(a, {}, "prod"), false, "ProdBackward0"); }
 Tensor prod(const Tensor& a, int64_t dim, bool keepdim) {
-  return prod_impl(a, ops::resolve_dim(a, dim, "prod"), keepdim);
+  return prod_impl(a, ops::resolve_dim(a, dim, "prod"), keepdim, "ProdBackward1");
 }
 
 Tensor any(const Tensor& a) { return ops::run_reduce(a, ops::resolve_dims(a, {}, "any"), false, ReduceKind::Any, kBool); }

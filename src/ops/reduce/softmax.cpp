@@ -54,7 +54,7 @@ Tensor softmax_impl(const Tensor& a, int64_t dim, bool log) {
     ops::softmax_stub(a.device().type(), c);
   }
   if (autograd::needs_grad({&a})) {
-    autograd::record(log ? "LogSoftmaxBackward" : "SoftmaxBackward", y, {a},
+    autograd::record(log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", y, {a},
                      [sa = SavedTensor(a), sy = SavedTensor(y, true), gdim = w, log](const TensorList& g,
                                                                                       const std::vector<bool>&) {
                        return TensorList{softmax_backward(g[0], sa.get(), sy.get(), gdim, log)};

@@ -30,7 +30,7 @@ Tensor var_std(const Tensor& a, const Shape& dims, int64_t correction, bool keep
   Tensor out = ops::run_reduce(a, rd, keepdim, take_sqrt ? ReduceKind::Std : ReduceKind::Var, a.dtype(),
                                static_cast<double>(correction));
   if (autograd::needs_grad({&a})) {
-    autograd::record(take_sqrt ? "StdBackward" : "VarBackward", out, {a},
+    autograd::record(take_sqrt ? "StdBackward0" : "VarBackward0", out, {a},
                      [sa = SavedTensor(a), so = SavedTensor(out, true), rd, keepdim, correction, take_sqrt](
                          const TensorList& g, const std::vector<bool>&) {
                        Tensor x = sa.get();
@@ -88,7 +88,7 @@ Tensor norm(const Tensor& a, double p, const Shape& dims, bool keepdim) {
   if (kind == ReduceKind::NormInf || kind == ReduceKind::NormNegInf) ops::check_nonempty_reduction(a, rd, "norm");
   Tensor out = ops::run_reduce(a, rd, keepdim, kind, a.dtype(), p);
   if (autograd::needs_grad({&a}))
-    autograd::record("NormBackward", out, {a},
+    autograd::record("NormBackward1", out, {a},
                      [sa = SavedTensor(a), so = SavedTensor(out, true), p, rd, keepdim](const TensorList& g,
                                                                                       const std::vector<bool>&) {
                        Tensor x = sa.get();
@@ -104,7 +104,7 @@ Tensor logsumexp(const Tensor& a, const Shape& dims, bool keepdim) {
   ReduceDims rd = ops::resolve_dims(x, dims, "logsumexp");
   Tensor out = ops::run_reduce(x, rd, keepdim, ReduceKind::LogSumExp, x.dtype());
   if (autograd::needs_grad({&x}))
-    autograd::record("LogsumexpBackward", out, {x},
+    autograd::record("LogsumexpBackward0", out, {x},
                      [sx = SavedTensor(x), so = SavedTensor(out, true), rd, keepdim](const TensorList& g,
                                                                                    const std::vector<bool>&) {
                        Tensor xv = sx.get();

@@ -45,7 +45,7 @@ Tensor as_strided(const Tensor& t, const Shape& sizes, const Shape& strides, int
   Tensor v = make_view(t, sizes, strides, storage_offset);
   if (autograd::needs_grad({&t})) {
     ViewGeometry geo(t, v);
-    autograd::record("AsStridedBackward", v, {t}, [geo](const autograd::TensorList& g, const std::vector<bool>&) {
+    autograd::record("AsStridedBackward0", v, {t}, [geo](const autograd::TensorList& g, const std::vector<bool>&) {
       return autograd::TensorList{as_strided_backward(g[0], geo)};
     });
   }

@@ -102,7 +102,7 @@ Tensor view(const Tensor& t, const Shape& shape) {
                    shape_to_string(shape), " is incompatible with the input's size ", t.shape_str(), " and stride ",
                    shape_to_string(t.strides()), "; use reshape() (which copies when needed)");
   Shape old = t.sizes();
-  return record_view("ViewBackward", t, make_view(t, sizes, strides, t.storage_offset()),
+  return record_view("ViewBackward0", t, make_view(t, sizes, strides, t.storage_offset()),
                      [old](const Tensor& g) { return reshape(g, old); });
 }
 
@@ -137,7 +137,7 @@ Tensor permute(const Tensor& t, const Shape& dims) {
     sizes[i] = t.size(d);
     strides[i] = t.stride(d);
   }
-  return record_view("PermuteBackward", t, make_view(t, sizes, strides, t.storage_offset()),
+  return record_view("PermuteBackward0", t, make_view(t, sizes, strides, t.storage_offset()),
                      [inverse](const Tensor& g) { return permute(g, inverse); });
 }
 
@@ -165,7 +165,7 @@ Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t s
   sizes[dim] = (end - start + step - 1) / step;
   strides[dim] *= step;
   Shape in_shape = t.sizes();
-  return record_view("SliceBackward", t, make_view(t, sizes, strides, t.storage_offset() + start * t.stride(dim)),
+  return record_view("SliceBackward0", t, make_view(t, sizes, strides, t.storage_offset() + start * t.stride(dim)),
                      [in_shape, dim, start, end, step](const Tensor& g) {
                        Tensor z = zeros(in_shape, g.options());
                        Tensor part = slice(z, dim, start, end, step);
@@ -195,7 +195,7 @@ Tensor select(const Tensor& t, int64_t dim, int64_t index) {
   sizes.erase(sizes.begin() + dim);
   strides.erase(strides.begin() + dim);
   Shape in_shape = t.sizes();
-  return record_view("SelectBackward", t, make_view(t, sizes, strides, offset), [in_shape, dim, index](const Tensor& g) {
+  return record_view("SelectBackward0", t, make_view(t, sizes, strides, offset), [in_shape, dim, index](const Tensor& g) {
     Tensor z = zeros(in_shape, g.options());
     Tensor part = select(z, dim, index);
     copy_(part, g);
@@ -227,7 +227,7 @@ Tensor expand(const Tensor& t, const Shape& shape) {
   }
   shape_numel(sizes);  // refuses a target whose element count overflows
   Shape in_shape = t.sizes();
-  return record_view("ExpandBackward", t, make_view(t, sizes, strides, t.storage_offset()),
+  return record_view("ExpandBackward0", t, make_view(t, sizes, strides, t.storage_offset()),
                      [in_shape](const Tensor& g) { return sum_to(g, in_shape); });
 }
 
@@ -253,7 +253,7 @@ Tensor unsqueeze(const Tensor& t, int64_t dim) {
   int64_t st = dim < t.dim() ? t.stride(dim) * t.size(dim) : 1;
   sizes.insert(sizes.begin() + dim, 1);
   strides.insert(strides.begin() + dim, st);
-  return record_view("UnsqueezeBackward", t, make_view(t, sizes, strides, t.storage_offset()),
+  return record_view("UnsqueezeBackward0", t, make_view(t, sizes, strides, t.storage_offset()),
                      [dim](const Tensor& g) { return squeeze(g, dim); });
 }
 }  // namespace kiln
