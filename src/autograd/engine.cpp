@@ -60,7 +60,7 @@ void accumulate_into_leaf(AccumulateGrad& acc, Tensor g, bool create_graph) {
 void check_grad_shape(const Node& node, size_t i, const Tensor& g) {
   if (!g.defined()) return;
   if (g.sizes() != node.output_shapes[i])
-    throw AutogradError("autograd: " + node.name + " received a gradient of shape " + g.shape_str() +
+    throw AutogradError("autograd: " + node.name() + " received a gradient of shape " + g.shape_str() +
                         " for an output of shape " + shape_to_string(node.output_shapes[i]));
 }
 
@@ -176,7 +176,7 @@ std::vector<Tensor> run_backward(const TensorList& roots, const TensorList& grad
       if (i < input_grads.size() && input_grads[i].defined()) {
         const Tensor& g = input_grads[i];
         if (next->num_outputs() > e.input_nr && g.sizes() != next->output_shapes[e.input_nr])
-          throw AutogradError("autograd: " + node->name + " returned a gradient of shape " + g.shape_str() +
+          throw AutogradError("autograd: " + node->name() + " returned a gradient of shape " + g.shape_str() +
                               " for input " + std::to_string(i) + " of shape " +
                               shape_to_string(next->output_shapes[e.input_nr]));
         accumulate(buffer_of(next)[e.input_nr], g);

@@ -11,7 +11,7 @@ namespace kiln::autograd {
 namespace {
 // Which view a message is about, as PyTorch names it.
 std::string which_view(const AutogradMeta& m) {
-  if (m.grad_fn) return "output " + std::to_string(m.output_nr) + " of " + m.grad_fn->name + " is a view and";
+  if (m.grad_fn) return "output " + std::to_string(m.output_nr) + " of " + m.grad_fn->name() + " is a view and";
   return "a view";
 }
 
@@ -107,7 +107,7 @@ void rebase_view(const Tensor& view, const std::shared_ptr<Node>& fn) {
   copy_slices->backward = [fn, geo, n](const TensorList& g, const std::vector<bool>& need) {
     if (!fn->backward)  // released by a backward through a graph that differentiated its saved output
       throw AutogradError("trying to backward through the graph a second time (through an in-place op on a view, " +
-                          fn->name + "); pass retain_graph=true to the first backward() if you need to.");
+                          fn->name() + "); pass retain_graph=true to the first backward() if you need to.");
     // The base's gradient laid out like the base, so that the view's geometry finds its region in it.
     Tensor result = ops::empty_strided(geo.base_sizes, geo.base_strides, g[0].options());
     copy_(result, g[0]);

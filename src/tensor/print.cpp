@@ -199,7 +199,7 @@ std::string Tensor::str() const {
     Formatter f(v, shown);
     body = p.tensor(0, 0, indent, f);
   }
-  if (auto fn = grad_fn()) suffixes.push_back("grad_fn=<" + fn->name + ">");
+  if (auto fn = grad_fn()) suffixes.push_back("grad_fn=<" + fn->name() + ">");
   else if (requires_grad()) suffixes.push_back("requires_grad=True");
   return add_suffixes(prefix + body, suffixes, indent);
 }

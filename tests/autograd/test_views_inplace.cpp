@@ -208,12 +208,12 @@ TEST_P(ViewsInplace, IssueExampleAndNodeNames) {
   Tensor y = x * 2.0;
   Tensor row = y[0];
   row.mul_(3);
-  EXPECT_EQ(y.grad_fn()->name, "CopySlices");
-  EXPECT_EQ(row.grad_fn()->name, "AsStridedBackward0");
+  EXPECT_EQ(y.grad_fn()->name(), "CopySlices");
+  EXPECT_EQ(row.grad_fn()->name(), "AsStridedBackward0");
   Tensor other = y[1];  // made after the write: a plain view of the new history
-  EXPECT_EQ(other.grad_fn()->name, "SelectBackward0");
+  EXPECT_EQ(other.grad_fn()->name(), "SelectBackward0");
   y.narrow(0, 1, 2).add_(1);
-  EXPECT_EQ(other.grad_fn()->name, "AsStridedBackward0");  // remade: its base was written since
+  EXPECT_EQ(other.grad_fn()->name(), "AsStridedBackward0");  // remade: its base was written since
   Tensor yt = y.t();
   relu_(yt);
   y.sum().backward();
@@ -344,7 +344,7 @@ TEST_P(ViewsInplace, GraphIsFreedWithoutBackward) {
     y[0].mul_(z);       // y's history now reaches sin's node
     copy_slices = y.grad_fn();
     base = y.impl_ptr();
-    EXPECT_EQ(copy_slices.lock()->name, "CopySlices");
+    EXPECT_EQ(copy_slices.lock()->name(), "CopySlices");
   }
   EXPECT_TRUE(copy_slices.expired());
   EXPECT_TRUE(base.expired());

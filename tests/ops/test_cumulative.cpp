@@ -91,8 +91,8 @@ TEST_P(CumulativeTest, Gradients) {
   EXPECT_TRUE(autograd::gradcheck(
       [](const autograd::TensorList& in) { return test::first_derivative([](const Tensor& t) { return cumsum(t, 0); }, in[0]); },
       {x}));
-  EXPECT_EQ(cumsum(x, 0).grad_fn()->name, "CumsumBackward0");
-  EXPECT_EQ(cumprod(x, 0).grad_fn()->name, "CumprodBackward0");
+  EXPECT_EQ(cumsum(x, 0).grad_fn()->name(), "CumsumBackward0");
+  EXPECT_EQ(cumprod(x, 0).grad_fn()->name(), "CumprodBackward0");
 }
 
 TEST_P(CumulativeTest, CudaMatchesCpu) {

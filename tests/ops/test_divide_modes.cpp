@@ -162,7 +162,7 @@ TEST_P(DivideModesTest, Gradients) {
   EXPECT_TRUE(autograd::gradcheck([](const autograd::TensorList& in) { return fmod(in[0], 1.7); }, {a}));
   // Rounded quotients are piecewise constant: zero gradients (DivBackward2, as torch).
   Tensor q = div(a, b, "floor");
-  EXPECT_EQ(q.grad_fn()->name, "DivBackward2");
+  EXPECT_EQ(q.grad_fn()->name(), "DivBackward2");
   auto g = autograd::grad({sum(q)}, {a, b});
   test::expect_values(g[0], std::vector<double>(12, 0.0));
   test::expect_values(g[1], std::vector<double>(4, 0.0));

@@ -105,7 +105,7 @@ TEST_P(TableBinaryTest, GradientsMatchFiniteDifferences) {
       a.requires_grad_(true);
       b.requires_grad_(true);
       EXPECT_TRUE(gradcheck([&](const TensorList& in) { return row.fn(in[0], in[1]); }, {a, b}));
-      EXPECT_EQ(row.fn(a, b).grad_fn()->name, row.node);
+      EXPECT_EQ(row.fn(a, b).grad_fn()->name(), row.node);
     }
   }
 }

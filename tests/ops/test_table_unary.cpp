@@ -91,7 +91,7 @@ TEST_P(TableUnaryTest, GradientsMatchFiniteDifferences) {
     EXPECT_TRUE(gradcheck([&](const TensorList& in) { return row.fn(in[0]); }, {x}));
     // Double backward: the gradient of the gradient.
     EXPECT_TRUE(gradcheck([&](const TensorList& in) { return test::first_derivative(row.fn, in[0]); }, {x}));
-    EXPECT_EQ(row.fn(x).grad_fn()->name, row.node);
+    EXPECT_EQ(row.fn(x).grad_fn()->name(), row.node);
   }
 }
 

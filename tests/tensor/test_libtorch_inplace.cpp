@@ -119,7 +119,7 @@ TEST_P(LibtorchInplaceTest, UnaryInPlaceGradientsMatchFiniteDifferences) {
     Tensor y = mul(x, 1.0);
     row.in_place(y);
     ASSERT_TRUE(y.grad_fn() != nullptr);
-    EXPECT_EQ(y.grad_fn()->name, row.out_of_place(x).grad_fn()->name);
+    EXPECT_EQ(y.grad_fn()->name(), row.out_of_place(x).grad_fn()->name());
   }
 }
 

@@ -5,6 +5,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kiln/autograd/node.h"
 #include "kiln/nn/container.h"
 #include "kiln/nn/functional.h"
 #include "kiln/nn/layers/activation.h"
@@ -53,6 +54,13 @@ TEST(LibtorchSpelling, IntegerDimsAndTupleReductions) {
   expect_values(top, {5, 3, 6, 4});
   expect_values(where, {1, 2, 2, 0});
   expect_values(std::get<0>(x.sort(1, true)), {5, 3, 1, 6, 4, 2});
+  // grad_fn()->name() with PyTorch's overload numbers.
+  Tensor w = m23().requires_grad_();
+  EXPECT_EQ(w.sum().grad_fn()->name(), "SumBackward0");
+  EXPECT_EQ(w.sum(1).grad_fn()->name(), "SumBackward1");
+  EXPECT_EQ(w.mean().grad_fn()->name(), "MeanBackward0");
+  EXPECT_EQ(w.max().grad_fn()->name(), "MaxBackward1");
+  EXPECT_EQ(std::get<0>(w.max(1)).grad_fn()->name(), "MaxBackward0");
 }
 
 TEST(LibtorchSpelling, NamedParametersAndReductionConstants) {

@@ -27,7 +27,6 @@ using BackwardFn = std::function<TensorList(const TensorList& grad_outputs, cons
 using GradHook = std::function<Tensor(const Tensor&)>;
 
 struct Node {
-  std::string name;
   BackwardFn backward;
   std::vector<Edge> next_edges;              // one per differentiable input
   std::vector<Shape> output_shapes;          // to materialise zero gradients for unused outputs
@@ -38,9 +37,14 @@ struct Node {
   /// Hooks on the gradient of forward output i (register_hook / retain_grad on a non-leaf).
   std::vector<std::pair<uint32_t, GradHook>> pre_hooks;
 
-  Node(std::string n, BackwardFn fn) : name(std::move(n)), backward(std::move(fn)) {}
+  Node(std::string n, BackwardFn fn) : backward(std::move(fn)), name_(std::move(n)) {}
   virtual ~Node() = default;
+  /// PyTorch's name of the node, e.g. "SumBackward0" (libtorch's `y.grad_fn()->name()`).
+  const std::string& name() const { return name_; }
   size_t num_outputs() const { return output_shapes.size(); }
+
+ private:
+  std::string name_;
 };
 
 /// The node a leaf tensor's gradient lands in; it accumulates into .grad and runs post-accumulate hooks.
