@@ -20,8 +20,8 @@ struct DistributedDataParallelOptions {
 /// ready is copied into one flat buffer and all-reduced asynchronously; the gradient of the last parameter to
 /// become ready waits for every bucket and copies the averages back into .grad. So after backward() returns,
 /// every rank holds the same averaged gradients, and optimizer steps keep the replicas equal.
-/// Requires: every parameter gets a gradient in every synchronised backward (unused parameters are not
-/// detected yet), the same model on every rank, and CPU tensors the group's backend accepts.
+/// Requires: every parameter gets a gradient in every synchronised backward (otherwise nothing is averaged,
+/// and the next backward throws AutogradError naming the parameters), the same model on every rank, and CPU tensors the group's backend accepts.
 class DistributedDataParallel {
  public:
   /// group: the default group (dist::init_process_group) when null.
