@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "json_reference.h"
 #include "autograd/views.h"
 #include "kiln/autograd/autograd.h"
 #include "kiln/tensor/ops/copy.h"
@@ -124,12 +125,7 @@ const std::map<std::string, Case>& cases() {
 }
 
 const json& reference() {
-  static const json data = [] {
-    const std::string path = test::data_dir() + "/views_inplace_reference.json";
-    std::ifstream f(path);
-    if (!f) throw std::runtime_error("cannot open " + path + " (regenerate it with scripts/gen_views_reference.py)");
-    return json::parse(f);
-  }();
+  static const json data = test::load_json_reference("views_inplace_reference.json", "scripts/gen_views_reference.py");
   return data;
 }
 

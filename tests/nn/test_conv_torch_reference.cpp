@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "json_reference.h"
 #include "kiln/autograd/autograd.h"
 #include "kiln/nn/functional/conv.h"
 #include "kiln/nn/layers/batchnorm.h"
@@ -31,12 +32,7 @@ using Ops = std::map<std::string, OpFn>;
 namespace F = nn::functional;
 
 const json& conv_reference() {
-  static const json data = [] {
-    const std::string path = test::data_dir() + "/conv_reference.json";
-    std::ifstream f(path);
-    if (!f) throw std::runtime_error("cannot open " + path + " (regenerate it with scripts/gen_conv_reference.py)");
-    return json::parse(f);
-  }();
+  static const json data = test::load_json_reference("conv_reference.json", "scripts/gen_conv_reference.py");
   return data;
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "json_reference.h"
 #include "kiln/autograd/autograd.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/index.h"
@@ -29,26 +30,10 @@ using OpFn = std::function<TensorList(TensorList& inputs, const json& args)>;
 
 /// The parsed reference file; throws naming the path and the script that regenerates it.
 const json& reference() {
-  static const json data = [] {
-    const std::string path = kiln::test::data_dir() + "/torch_reference.json";
-    std::ifstream f(path);
-    if (!f) throw std::runtime_error("cannot open " + path + " (regenerate it with scripts/gen_torch_reference.py)");
-    return json::parse(f);
-  }();
+  static const json data = test::load_json_reference("torch_reference.json", "scripts/gen_torch_reference.py");
   return data;
 }
 
-/// A number from the file, where non-finite values are spelled "nan", "inf", "-inf" (JSON has none).
-double number(const json& v) {
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
-    if (s == "inf") return std::numeric_limits<double>::infinity();
-    if (s == "-inf") return -std::numeric_limits<double>::infinity();
-    throw std::runtime_error("not a number in the reference file: " + s);
-  }
-  return v.get<double>();
-}
 
 Shape shape_of(const json& t) { return t.at("shape").get<Shape>(); }
 
@@ -57,7 +42,7 @@ Tensor from_json(const json& t, Device dev) {
   if (t.is_null()) return Tensor();
   std::vector<double> v;
   v.reserve(t.at("data").size());
-  for (const auto& x : t.at("data")) v.push_back(number(x));
+  for (const auto& x : t.at("data")) v.push_back(json_number(x));
   DType dt = parse_dtype(t.at("dtype").get<std::string>());
   return tensor(v, shape_of(t), TensorOptions().dtype(dt).device(dev));
 }
@@ -96,7 +81,7 @@ void check_tensor(const Tensor& actual, const json& expected, const std::string&
   bad.precision(17);
   int mismatches = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    double e = number(data[i]);
+    double e = json_number(data[i]);
     bool ok = std::isnan(e) ? std::isnan(a[i])
               : std::isinf(e) ? a[i] == e
                               : std::fabs(a[i] - e) <= atol + rtol * std::fabs(e);
@@ -179,12 +164,12 @@ namespace kiln {
 namespace {
 using autograd::TensorList;
 using test::torch_ref::json;
-using test::torch_ref::number;
+using test::json_number;
 using test::torch_ref::OpFn;
 using Ops = std::map<std::string, OpFn>;
 
 /// An int scalar stays int (torch.pow(x, 3) differs from pow(x, 3.0) in type rules), a float stays float.
-Scalar scalar(const json& v) { return v.is_number_integer() ? Scalar(v.get<int64_t>()) : Scalar(number(v)); }
+Scalar scalar(const json& v) { return v.is_number_integer() ? Scalar(v.get<int64_t>()) : Scalar(json_number(v)); }
 Shape dims(const json& args) { return args.at("dims").is_null() ? Shape{} : args.at("dims").get<Shape>(); }
 bool keepdim(const json& args) { return args.at("keepdim").get<bool>(); }
 int64_t dim(const json& args) { return args.at("dim").get<int64_t>(); }
@@ -250,7 +235,7 @@ const Ops& reduction_ops() {
       {"argmin", REF_OP(a["dim"].is_null() ? argmin(x[0]) : argmin(x[0], dim(a), keepdim(a)))},
       {"var", REF_OP(var(x[0], dims(a), a["correction"].get<int64_t>(), keepdim(a)))},
       {"std", REF_OP(kiln::std(x[0], dims(a), a["correction"].get<int64_t>(), keepdim(a)))},
-      {"norm", REF_OP(norm(x[0], number(a["p"]), dims(a), keepdim(a)))},
+      {"norm", REF_OP(norm(x[0], json_number(a["p"]), dims(a), keepdim(a)))},
       {"logsumexp", REF_OP(logsumexp(x[0], dims(a), keepdim(a)))},
       {"softmax", REF_OP(softmax(x[0], dim(a)))},
       {"log_softmax", REF_OP(log_softmax(x[0], dim(a)))},
@@ -359,7 +344,7 @@ TEST_P(TorchReferenceOps, TypePromotion) {
     Scalar s;
     if (with_scalar) {
       const std::string kind = c.at("scalar_kind").get<std::string>();
-      s = kind == "float" ? Scalar(number(c["scalar"])) : kind == "bool" ? Scalar(c["scalar"].get<int>() != 0)
+      s = kind == "float" ? Scalar(json_number(c["scalar"])) : kind == "bool" ? Scalar(c["scalar"].get<int>() != 0)
                                                                           : Scalar(c["scalar"].get<int64_t>());
     }
     const std::string op = c.at("op").get<std::string>();

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "json_reference.h"
 #include "kiln/optim/adagrad.h"
 #include "kiln/optim/adam.h"
 #include "kiln/optim/optimizer.h"
@@ -21,12 +22,7 @@ namespace {
 using json = nlohmann::json;
 
 const json& reference() {
-  static const json data = [] {
-    const std::string path = kiln::test::data_dir() + "/optim_reference.json";
-    std::ifstream f(path);
-    if (!f) throw std::runtime_error("cannot open " + path + " (regenerate it with scripts/gen_optim_reference.py)");
-    return json::parse(f);
-  }();
+  static const json data = test::load_json_reference("optim_reference.json", "scripts/gen_optim_reference.py");
   return data;
 }
 

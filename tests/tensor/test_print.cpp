@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "json_reference.h"
 #include "kiln/nn/nn.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/pointwise.h"
@@ -21,23 +22,10 @@ using json = nlohmann::json;
 namespace {
 
 const json& reference() {
-  static const json data = [] {
-    const std::string path = test::data_dir() + "/print_reference.json";
-    std::ifstream f(path);
-    if (!f) throw std::runtime_error("cannot open " + path + " (regenerate it with scripts/gen_print_reference.py)");
-    return json::parse(f);
-  }();
+  static const json data = test::load_json_reference("print_reference.json", "scripts/gen_print_reference.py");
   return data;
 }
 
-double number(const json& v) {
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
-    return s == "inf" ? INFINITY : -INFINITY;
-  }
-  return v.get<double>();
-}
 
 // The case's tensor, with its autograd step applied as the generator did.
 Tensor build(const json& c, const Device& dev) {
@@ -47,7 +35,7 @@ Tensor build(const json& c, const Device& dev) {
   Tensor t;
   if (is_floating_point(dtype)) {
     std::vector<double> v;
-    for (const json& x : c["data"]) v.push_back(number(x));
+    for (const json& x : c["data"]) v.push_back(test::json_number(x));
     t = tensor(v, shape, opts);
   } else {
     t = tensor(c["data"].get<std::vector<int64_t>>(), shape, opts);
