@@ -11,6 +11,7 @@
 #include "kiln/core/error.h"
 #include "kiln/tensor/tensor.h"
 #include "test_device.h"
+#include "test_paths.h"
 
 namespace kiln::test {
 
@@ -18,7 +19,7 @@ namespace kiln::test {
 /// binary elsewhere, as in gpu-bundle/), else the source tree's folder compiled in.
 inline std::string data_dir() {
   const char* env = std::getenv("KILN_TEST_DATA_DIR");
-  return env && env[0] ? env : KILN_TEST_DATA_DIR;
+  return env && env[0] ? env : compiled_test_data_dir();
 }
 
 /// Float64 copy of a tensor's values on the host (the reference side of comparisons).

@@ -1,5 +1,6 @@
 // The whole public API of kiln in one include (like <torch/torch.h>).
 #pragma once
+#include "kiln/amp/amp.h"
 #include "kiln/autograd/autograd.h"
 #include "kiln/core/cpu_memory.h"
 #include "kiln/core/deterministic.h"
@@ -24,6 +25,7 @@
 #include "kiln/tensor/indexing.h"
 #include "kiln/tensor/ops.h"
 #include "kiln/tensor/tensor.h"
+#include "kiln/train/amp_step.h"
 #include "kiln/train/batch_size.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "kiln/autograd/autograd.h"
+#include "ops/autocast/autocast_inputs.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/pointwise.h"
 
@@ -114,6 +115,9 @@ std::vector<Tensor> run_backward(const TensorList& roots, const TensorList& grad
   }
 
   AutoGradMode mode(create_graph);
+  // Backward ops run in the dtypes the forward chose (PyTorch's rule), even when backward() is called in an
+  // autocast region: a gradient must keep its input's dtype.
+  amp::detail::AutocastOff no_autocast;
   std::unordered_map<Node*, std::vector<Tensor>> buffers;
   auto buffer_of = [&](Node* n) -> std::vector<Tensor>& {
     auto& b = buffers[n];

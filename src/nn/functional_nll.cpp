@@ -6,6 +6,7 @@
 #include "kiln/tensor/ops.h"
 #include "nn/loss_util.h"
 #include "ops/check/value_check.h"
+#include "ops/autocast/autocast_inputs.h"
 
 namespace kiln::nn::functional {
 namespace {
@@ -95,6 +96,7 @@ DType compute_dtype(DType t) { return is_reduced_float(t) ? kFloat32 : t; }
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                 ReductionArg reduction) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target, &weight}}) return nll_loss(c[0], c[1], c[2], ignore_index, reduction);
   const char* fn = "nll_loss";
   check_input(input, fn);
   check_index_target(input, target, fn);
@@ -115,6 +117,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      ReductionArg reduction, double label_smoothing) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target, &weight}})
+    return cross_entropy(c[0], c[1], c[2], ignore_index, reduction, label_smoothing);
   const char* fn = "cross_entropy";
   check_input(input, fn);
   KILN_CHECK(target.defined(), fn, ": target is an undefined tensor");

@@ -101,7 +101,7 @@ void ModelCheckpoint::on_epoch_end(Model& model, const EpochLogs& logs) {
   EpochLogs row = logs;
   row.seconds = row.samples_per_second = NAN;
   meta["epoch_logs"] = epoch_logs_to_json(row);
-  save_checkpoint(path_, model.module(), model.optimizer(), meta);
+  save_checkpoint(path_, model.module(), model.optimizer(), meta, model.train_step().state_dict());
 }
 
 LRSchedulerCallback::LRSchedulerCallback(std::shared_ptr<optim::LRScheduler> scheduler, bool per_batch)

@@ -7,6 +7,7 @@
 #include "kiln/autograd/autograd.h"
 #include "kiln/data/dataset.h"
 #include "kiln/tensor/ops.h"
+#include "kiln/train/amp_step.h"
 
 namespace kiln::train {
 namespace {
@@ -38,9 +39,12 @@ Model::Model(std::shared_ptr<nn::Module> module, ForwardFn forward)
   KILN_CHECK(module_ != nullptr, "train::Model needs a module");
 }
 
-void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, std::vector<std::string> metrics) {
+void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, std::vector<std::string> metrics,
+                    const std::string& mixed_precision) {
   KILN_CHECK(optimizer != nullptr, "compile: optimizer is null");
   KILN_CHECK(static_cast<bool>(loss), "compile: loss is empty");
+  // Checked before anything changes, so a typo leaves the model as it was.
+  std::shared_ptr<TrainStep> step = mixed_precision.empty() ? nullptr : step_for_policy(mixed_precision);
   optimizer_ = std::move(optimizer);
   loss_ = std::move(loss);
   track_accuracy_ = false;
@@ -49,10 +53,16 @@ void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, st
     track_accuracy_ = true;
   }
   classification_ = track_accuracy_;
+  if (step) {
+    train_step_ = std::move(step);
+    metadata_["mixed_precision"] = mixed_precision;
+  }
 }
 
-void Model::compile(const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics, double lr) {
-  compile(optimizer_by_name(optimizer, module_->parameters(), lr), loss_by_name(loss), std::move(metrics));
+void Model::compile(const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics, double lr,
+                    const std::string& mixed_precision) {
+  compile(optimizer_by_name(optimizer, module_->parameters(), lr), loss_by_name(loss), std::move(metrics),
+          mixed_precision);
   metadata_["optimizer"] = optimizer;
   metadata_["loss"] = loss;
 }

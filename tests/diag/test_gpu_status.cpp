@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "kiln/diag/gpu_status.h"
+#include "test_paths.h"
 
 namespace {
 TEST(GpuStatus, MissingNvmlIsReportedNotThrown) {
@@ -29,11 +30,10 @@ TEST(GpuStatus, TheDefaultLibraryEitherAnswersOrSaysWhy) {
 // The reader against a stand-in NVML with fixed readings (tests/diag/fake_nvml.c): every field, a value NVML
 // does not support, a process whose memory is not reported, and the process buffer grown on request.
 TEST(GpuStatus, ReadsEveryFieldFromNvml) {
-#ifndef KILN_TEST_FAKE_NVML
-  GTEST_SKIP() << "built without the stand-in NVML";
-#else
-  if (!std::ifstream(KILN_TEST_FAKE_NVML)) GTEST_SKIP() << KILN_TEST_FAKE_NVML << " is absent (a copied test binary)";
-  kiln::diag::NvmlReport r = kiln::diag::query_nvml(KILN_TEST_FAKE_NVML);
+  const std::string fake = kiln::test::fake_nvml_path();
+  if (fake.empty()) GTEST_SKIP() << "built without the stand-in NVML";
+  if (!std::ifstream(fake)) GTEST_SKIP() << fake << " is absent (a copied test binary)";
+  kiln::diag::NvmlReport r = kiln::diag::query_nvml(fake);
   ASSERT_TRUE(r.available) << r.error;
   EXPECT_EQ(r.driver_version, "580.65.06");
   ASSERT_EQ(r.gpus.size(), 2u);
@@ -56,5 +56,4 @@ TEST(GpuStatus, ReadsEveryFieldFromNvml) {
   EXPECT_EQ(g.processes[1].used_memory_bytes, -1) << "NVML_VALUE_NOT_AVAILABLE stays unset";
   EXPECT_EQ(r.gpus[1].bus_id, "00000000:2A:00.0");
   EXPECT_TRUE(r.gpus[1].processes.empty());
-#endif
 }

@@ -27,6 +27,7 @@ struct TrainArgs {
   std::string batch_size = "64";  // a number, or "auto"
   double lr = 1e-3;
   std::string optimizer = "adam";
+  std::string amp = "off";  // off, bf16 or fp16
   uint64_t seed = 0;
   int workers = -1;
   int64_t limit = 0;
@@ -101,7 +102,11 @@ void run_train(TrainArgs a) {
   KILN_CHECK(!a.out.empty(), "--out must name a folder, got an empty string");
   KILN_CHECK(a.limit >= 0, "--limit must be 0 (all the training images) or a positive count, got ", a.limit);
   KILN_CHECK(a.workers >= -1, "--workers must be -1 (automatic), 0 or a positive count, got ", a.workers);
+  KILN_CHECK(a.amp == "off" || a.amp == "bf16" || a.amp == "fp16", "--amp must be off, bf16 or fp16, got '",
+             a.amp.substr(0, 40), "'");
   auto [device, why] = choose_device(a.device);
+  KILN_CHECK_DTYPE(a.amp != "fp16" || device.is_cuda(), "--amp fp16 needs a CUDA device (this run is on ", device.str(),
+                   "); on the CPU use --amp bf16");
   std::ostream& log = a.json ? std::cerr : std::cout;
   log << "device: " << why << "\n";
   // Before anything runs on the device: an op without a deterministic path then throws instead of varying.
@@ -132,7 +137,8 @@ void run_train(TrainArgs a) {
   }
   net->to(device);
   train::Model model(net);
-  model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr);
+  model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr,
+                a.amp == "bf16" ? "mixed_bfloat16" : a.amp == "fp16" ? "mixed_float16" : "float32");
   if (batch_size == 0) {
     train::BatchSizeOptions search;
     search.start = 16;
@@ -149,7 +155,7 @@ void run_train(TrainArgs a) {
                       {"optimizer", a.optimizer}, {"lr", std::to_string(a.lr)},
                       {"batch_size", std::to_string(batch_size)}, {"seed", std::to_string(a.seed)},
                       {"mean", std::to_string(task.mean)}, {"std", std::to_string(task.std)},
-                      {"limit", std::to_string(a.limit)}};
+                      {"limit", std::to_string(a.limit)}, {"amp", a.amp}};
   // Images augmented as torchvision's RandomCrop(28, padding=2) + RandomHorizontalFlip, for the CNN only.
   const bool augment = a.model == "cnn" && !a.no_augment;
   model.metadata()["augment"] = augment ? "crop2,flip" : "none";
@@ -162,13 +168,14 @@ void run_train(TrainArgs a) {
     KILN_CHECK_T(IOError, file_exists(ckpt_path), "--resume: no checkpoint at '", ckpt_path,
                  "' (train once with the same --out first)");
     Checkpoint ck = load_checkpoint(ckpt_path, device);
-    for (const char* k : {"model", "hidden", "dataset", "optimizer", "batch_size", "seed", "limit"}) {
+    for (const char* k : {"model", "hidden", "dataset", "optimizer", "batch_size", "seed", "limit", "amp"}) {
       auto it = ck.metadata.find(k);
       KILN_CHECK(it == ck.metadata.end() || it->second == model.metadata()[k], "--resume: the checkpoint was trained with ",
                  k, "=", it->second, " but this run has ", k, "=", model.metadata()[k],
                  "; use the same settings to resume");
     }
     restore(ck, model.module(), model.optimizer());
+    model.train_step().load_state_dict(ck.step);  // --amp fp16: the loss scale goes on where it was
     // Every option takes effect or is refused: an explicit --lr replaces the checkpoint's learning rate, and
     // the metadata records the rate this run really uses.
     for (auto& group : model.optimizer()->param_groups()) {
@@ -237,6 +244,7 @@ void run_train(TrainArgs a) {
                         {"device", device.str()},
                         {"batch_size", batch_size},
                         {"deterministic", a.deterministic},
+                        {"amp", a.amp},
                         {"out", a.out}};
     std::cout << j.dump() << std::endl;
   } else {
@@ -264,6 +272,9 @@ void add_train_command(CLI::App& app) {
   CLI::Option* lr = cmd->add_option("--lr", args->lr, "Learning rate (with --resume: replaces the checkpoint's)");
   lr->capture_default_str();
   cmd->add_option("--optimizer", args->optimizer, "sgd, adam or adamw (also rmsprop, adagrad)")->capture_default_str();
+  cmd->add_option("--amp", args->amp,
+                  "Mixed precision: off, bf16 (CPU or CUDA; no loss scaling needed) or fp16 (CUDA, with a GradScaler)")
+      ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed for initialisation and shuffling")->check(no_minus_sign())->capture_default_str();
   cmd->add_option("--workers", args->workers, "Background batch-loading threads (-1: 0 on CPU, 2 on GPU)")
       ->capture_default_str();

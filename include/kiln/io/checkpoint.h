@@ -18,16 +18,17 @@ class Optimizer;
 struct Checkpoint {
   StateDict model;      ///< as nn::Module::state_dict() gave it ("fc.weight", ...)
   StateDict optimizer;  ///< as optim::Optimizer::state_dict() gave it; empty when saved without an optimizer
+  StateDict step;       ///< the training step's state (an AMP step's GradScaler), "step.<key>"; usually empty
   std::map<std::string, std::string> metadata;  ///< includes "format" and "kiln_version" (see kiln::save)
 };
 
 /// Saves model.state_dict() under "model.<name>" and, when optimizer is given, optimizer->state_dict() under
-/// "optimizer.<key>", with metadata, to path as one safetensors file (see kiln::save: atomic, so a checkpoint
+/// "optimizer.<key>", step_state (a train::TrainStep's) under "step.<key>", with metadata, to path as one safetensors file (see kiln::save: atomic, so a checkpoint
 /// already at path survives any failure; any device and dtype). The file also loads with the Python safetensors
 /// package, where the keys keep their prefixes.
 /// Throws IOError (naming path) when the file cannot be written, and ValueError for an undefined state tensor.
 void save_checkpoint(const std::string& path, const nn::Module& model, const optim::Optimizer* optimizer = nullptr,
-                     const std::map<std::string, std::string>& metadata = {});
+                     const std::map<std::string, std::string>& metadata = {}, const StateDict& step_state = {});
 
 /// Reads a checkpoint written by save_checkpoint, creating every tensor on map_location.
 /// Throws DeviceError when map_location does not exist, and IOError naming path when the file is missing or

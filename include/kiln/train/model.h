@@ -42,11 +42,14 @@ class Model {
   explicit Model(Holder holder)
       : Model(holder.ptr(), [m = holder.ptr()](const Tensor& x) { return m->forward(x); }) {}
 
-  /// Chooses the optimizer, the loss and the metrics ("accuracy" is the one metric supported).
-  void compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, std::vector<std::string> metrics = {"accuracy"});
-  /// By name: compile("adam", "cross_entropy", {"accuracy"}, 1e-3).
+  /// Chooses the optimizer, the loss and the metrics ("accuracy" is the one metric supported), and optionally a
+  /// Keras mixed-precision policy: "mixed_bfloat16" or "mixed_float16" (float16 on CUDA only) train with
+  /// train::AmpStep, "float32" with the plain step; empty keeps the current step.
+  void compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, std::vector<std::string> metrics = {"accuracy"},
+               const std::string& mixed_precision = "");
+  /// By name: compile("adam", "cross_entropy", {"accuracy"}, 1e-3, "mixed_bfloat16").
   void compile(const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics = {"accuracy"},
-               double lr = -1);
+               double lr = -1, const std::string& mixed_precision = "");
 
   /// Sets the strategy fit() runs each batch's step with (an AMP, DDP or graph-captured step; PlainStep until
   /// set). It is kept across compile() and fit() calls, and may be set before compile(). Throws ValueError for

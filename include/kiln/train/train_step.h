@@ -5,6 +5,7 @@
 
 #include "kiln/nn/module.h"
 #include "kiln/optim/optimizer.h"
+#include "kiln/tensor/state_dict.h"
 #include "kiln/tensor/tensor.h"
 
 namespace kiln::train {
@@ -42,6 +43,10 @@ class TrainStep {
   /// every batch wait for the GPU. fit() has used the returned tensors (enqueued its sums) before the next
   /// run(), so a step may return buffers it rewrites on every call, such as a replayed CUDA graph's outputs.
   virtual StepOutput run(const StepContext& ctx, const Tensor& x, const Tensor& y) = 0;
+  /// State the step carries between batches (an AMP step's loss scale), saved in checkpoints under "step.".
+  virtual StateDict state_dict() const { return {}; }
+  /// Restores what state_dict() gave; a step without state refuses a non-empty dict (ValueError).
+  virtual void load_state_dict(const StateDict& state);
 };
 
 /// The default step, as PyTorch's loop: zero_grad, forward, loss, backward, optimizer step. Its phases are

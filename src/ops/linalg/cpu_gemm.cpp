@@ -9,6 +9,9 @@
 #include "backend/cpu/parallel.h"
 #include "kiln/core/error.h"
 #include "ops/linalg/linalg_kernels.h"
+#if defined(KILN_WITH_ONEDNN)
+#include "ops/linalg/cpu_gemm_onednn.h"
+#endif
 
 namespace kiln::ops {
 namespace {
@@ -151,6 +154,10 @@ void gemm_cpu(const GemmParams& p) {
       gemm_blas<scalar_t>(p);
     else if constexpr (std::is_integral<scalar_t>::value)
       gemm_integer<scalar_t>(p);
+#if defined(KILN_WITH_ONEDNN)
+    else if (std::is_same<scalar_t, BFloat16>::value && onednn_bf16_gemm(p))
+      return;
+#endif
     else
       gemm_reduced<scalar_t>(p);
   });

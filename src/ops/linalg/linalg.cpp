@@ -1,6 +1,7 @@
 // Front end of the linalg family: shape/dtype/device rules of matmul, mm, bmm, addmm and linear, how operands
 // become GEMM arguments without copies, and their gradients.
 #include "kiln/tensor/ops/linalg.h"
+#include "ops/autocast/autocast_inputs.h"
 
 #include <algorithm>
 
@@ -110,6 +111,7 @@ Shape concat(Shape s, std::initializer_list<int64_t> tail) {
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&a, &b}}) return mm(c[0], c[1]);
   check_operands("mm", a, b);
   KILN_CHECK_SHAPE(a.dim() == 2 && b.dim() == 2, "mm: expected two 2-D matrices, got ", a.shape_str(), " and ",
                    b.shape_str(), " (use matmul for other ranks)");
@@ -131,6 +133,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&a, &b}}) return bmm(c[0], c[1]);
   check_operands("bmm", a, b);
   KILN_CHECK_SHAPE(a.dim() == 3 && b.dim() == 3, "bmm: expected two 3-D batches of matrices, got ", a.shape_str(),
                    " and ", b.shape_str(), " (use matmul to broadcast batch dims)");
@@ -156,6 +159,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 // matmul is composed of differentiable views, expand and mm/bmm, so its gradient (including the sum over
 // broadcast batch dims, which is expand's backward) comes from theirs.
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&a, &b}}) return matmul(c[0], c[1]);
   check_operands("matmul", a, b);
   const int64_t da = a.dim(), db = b.dim();
   KILN_CHECK_SHAPE(da >= 1 && db >= 1, "matmul: both arguments need at least 1 dimension, got ", a.shape_str(),
@@ -196,6 +200,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar& beta, const Scalar& alpha) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&self, &a, &b}}) return addmm(c[0], c[1], c[2], beta, alpha);
   check_operands("addmm", a, b);
   KILN_CHECK(self.defined(), "addmm: undefined self");
   ops::check_same_device("addmm", {&self, &a});
@@ -243,6 +248,7 @@ Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar&
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&x, &weight, &bias}}) return linear(c[0], c[1], c[2]);
   check_operands("linear", x, weight);
   KILN_CHECK_SHAPE(x.dim() >= 1, "linear: the input must have at least 1 dimension, got a 0-dim tensor");
   KILN_CHECK_SHAPE(weight.dim() == 2, "linear: weight must be 2-D [out_features, in_features], got ",

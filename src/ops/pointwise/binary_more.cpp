@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "kiln/autograd/autograd.h"
+#include "ops/autocast/autocast_inputs.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/reduce.h"
 #include "ops/check/value_check.h"
@@ -15,6 +16,7 @@ using ops::InputMeta;
 using ops::reduce_grad;
 
 Tensor pow(const Tensor& a, const Tensor& e) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&a, &e}}) return pow(c[0], c[1]);
   Tensor out = ops::binary_raw("pow", BinaryOp::Pow, a, e, result_type(a, e));
   if (autograd::needs_grad({&a, &e})) {
     ops::SavedOutput so(out);
@@ -39,6 +41,7 @@ Tensor pow(const Tensor& a, const Tensor& e) {
 }
 
 Tensor pow(const Tensor& a, const Scalar& e) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&a}}) return pow(c[0], e);
   DType rt = result_type(a, e);
   KILN_CHECK(is_floating_point(rt) || e.to_double() >= 0, "pow: integers to negative integer powers are not allowed (",
              dtype_name(a.dtype()), " tensor ** ", e, "); convert the tensor to a floating dtype first");
@@ -57,6 +60,7 @@ Tensor pow(const Tensor& a, const Scalar& e) {
 }
 
 Tensor pow(const Scalar& a, const Tensor& e) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&e}}) return pow(a, c[0]);
   DType rt = result_type(e, a);
   Tensor out = ops::binary_scalar_raw("pow", BinaryOp::Pow, e, a, rt, 1, /*scalar_first=*/true);
   if (autograd::needs_grad({&e})) {

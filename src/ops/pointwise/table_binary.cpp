@@ -1,8 +1,9 @@
 // The generic binary ops of the op table (KILN_FORALL_BINARY_OPS rows marked Generic): their definitions,
-// Tensor methods and op-info rows all follow from the table, and every call takes one path: promotion
-// (and, once autocast exists, its cast) -> broadcasting -> the kernel through its stub (where the kernel
+// Tensor methods and op-info rows all follow from the table, and every call takes one path: autocast's cast
+// (the row's category) -> promotion -> broadcasting -> the kernel through its stub (where the kernel
 // wrappers run) -> autograd recording with the row's gradient.
 #include "kiln/autograd/autograd.h"
+#include "ops/autocast/autocast_inputs.h"
 #include "ops/pointwise/binary_grads.h"
 #include "ops/pointwise/pointwise_common.h"
 
@@ -25,6 +26,7 @@ const BinaryOpInfo& binary_op_info(BinaryOp op) {
 namespace {
 Tensor table_binary(BinaryOp op, BinaryBackwardFn backward, const Tensor& a, const Tensor& b) {
   const BinaryOpInfo& info = binary_op_info(op);
+  if (amp::detail::AutocastInputs c{info.autocast, {&a, &b}}) return table_binary(op, backward, c[0], c[1]);
   DType compute = result_type(a, b);
   if (info.dtypes == KernelDTypes::Floating) compute = floating_compute(compute);
   if (info.dtypes == KernelDTypes::Numeric)

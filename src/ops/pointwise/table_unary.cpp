@@ -1,7 +1,8 @@
 // The op table's unary ops (KILN_FORALL_UNARY_OPS): definitions and Tensor methods follow from the table,
-// and every call takes one path: floating promotion (and, once autocast exists, its cast) -> the kernel
+// and every call takes one path: autocast's cast (the row's category) -> floating promotion -> the kernel
 // through its stub (where the kernel wrappers run) -> autograd recording with the row's gradient.
 #include "kiln/autograd/autograd.h"
+#include "ops/autocast/autocast_inputs.h"
 #include "ops/pointwise/pointwise_common.h"
 #include "ops/pointwise/unary_grads.h"
 
@@ -24,7 +25,9 @@ Tensor with_grad(const char* node, const Tensor& a, const Tensor& out, bool save
 namespace {
 enum class Saves : int8_t { Input, Output };
 
-Tensor table_unary(UnaryOp kernel, const char* node, Saves saves, UnaryBackwardFn backward, const Tensor& a) {
+Tensor table_unary(UnaryOp kernel, const char* node, Saves saves, UnaryBackwardFn backward, AutocastCategory autocast,
+                   const Tensor& a) {
+  if (amp::detail::AutocastInputs c{autocast, {&a}}) return table_unary(kernel, node, saves, backward, autocast, c[0]);
   Tensor out = unary_raw(kernel, cast_for_kernel(a, floating_compute(a.dtype())));
   return with_grad(node, a, out, saves == Saves::Input, saves == Saves::Output, backward);
 }
@@ -33,7 +36,8 @@ Tensor table_unary(UnaryOp kernel, const char* node, Saves saves, UnaryBackwardF
 
 #define KILN_DEFINE_TABLE_UNARY(name, Kernel, autocast, saves, node)                                          \
   Tensor name(const Tensor& a) {                                                                              \
-    return ops::table_unary(ops::UnaryOp::Kernel, #node, ops::Saves::saves, &ops::name##_backward, a);        \
+    return ops::table_unary(ops::UnaryOp::Kernel, #node, ops::Saves::saves, &ops::name##_backward,            \
+                            AutocastCategory::autocast, a);                                                   \
   }                                                                                                           \
   Tensor Tensor::name() const { return kiln::name(*this); }
 KILN_FORALL_UNARY_OPS(KILN_DEFINE_TABLE_UNARY)

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kiln/autograd/autograd.h"
+#include "ops/autocast/autocast_inputs.h"
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/index.h"
 #include "kiln/tensor/ops/pointwise.h"
@@ -45,6 +46,7 @@ Tensor reverse_cumsum(const Tensor& g, int64_t dim) {
 }  // namespace
 
 Tensor cumsum(const Tensor& a, int64_t dim) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&a}}) return cumsum(c[0], dim);
   dim = cumulative_dim("cumsum", a, dim);
   Tensor out = cumulative_raw(ops::CumulativeOp::Sum, a, dim);
   if (autograd::needs_grad({&a}))
@@ -55,6 +57,7 @@ Tensor cumsum(const Tensor& a, int64_t dim) {
 }
 
 Tensor cumprod(const Tensor& a, int64_t dim) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&a}}) return cumprod(c[0], dim);
   dim = cumulative_dim("cumprod", a, dim);
   Tensor out = cumulative_raw(ops::CumulativeOp::Prod, a, dim);
   if (autograd::needs_grad({&a})) {

@@ -1,5 +1,6 @@
 // Front ends of sum, sum_to, mean, prod, any and all, with their gradients.
 #include "kiln/tensor/ops/reduce.h"
+#include "ops/autocast/autocast_inputs.h"
 
 #include "kiln/autograd/node.h"
 #include "kiln/tensor/ops/creation.h"
@@ -37,6 +38,7 @@ Tensor prod_backward(const Tensor& g, const Tensor& a, const ReduceDims& rd, boo
 
 // node: PyTorch's name, which differs between the whole-tensor overload (0) and the one with dims (1).
 Tensor sum_impl(const Tensor& a, const ReduceDims& rd, bool keepdim, const char* node) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&a}}) return sum_impl(c[0], rd, keepdim, node);
   Tensor out = ops::run_reduce(a, rd, keepdim, ReduceKind::Sum, sum_dtype(a.dtype()));
   if (autograd::needs_grad({&a})) {
     Shape in_shape = a.sizes();
@@ -63,6 +65,7 @@ Tensor mean_impl(const Tensor& a, const ReduceDims& rd, bool keepdim, const char
 
 // node: PyTorch's name, which differs between the whole-tensor overload (0) and the one with dims (1).
 Tensor prod_impl(const Tensor& a, const ReduceDims& rd, bool keepdim, const char* node) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&a}}) return prod_impl(c[0], rd, keepdim, node);
   Tensor out = ops::run_reduce(a, rd, keepdim, ReduceKind::Prod, sum_dtype(a.dtype()));
   if (autograd::needs_grad({&a})) {
     autograd::record(node, out, {a},

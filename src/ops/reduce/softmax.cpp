@@ -1,5 +1,6 @@
 // Front ends of softmax and log_softmax: fused row kernels forward and backward, composite ops for double backward.
 #include "kiln/autograd/autograd.h"
+#include "ops/autocast/autocast_inputs.h"
 #include "kiln/tensor/ops/pointwise.h"
 #include "kiln/tensor/ops/reduce.h"
 #include "ops/op_stream.h"
@@ -41,6 +42,7 @@ Tensor softmax_backward(const Tensor& g, const Tensor& x, const Tensor& y, int64
 }
 
 Tensor softmax_impl(const Tensor& a, int64_t dim, bool log) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&a}}) return softmax_impl(c[0], dim, log);
   const char* name = log ? "log_softmax" : "softmax";
   ops::check_floating(a, name);
   int64_t w = wrap_dim(dim, a.dim(), name);  // a 0-dim tensor takes dim 0 or -1, as torch

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "kiln/autograd/node.h"
+#include "ops/autocast/autocast_inputs.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/pointwise.h"
 #include "kiln/tensor/ops/reduce.h"
@@ -81,6 +82,7 @@ Tensor std(const Tensor& a, const Shape& dims, int64_t correction, bool keepdim)
 }
 
 Tensor norm(const Tensor& a, double p, const Shape& dims, bool keepdim) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&a}}) return norm(c[0], p, dims, keepdim);
   ops::check_floating(a, "norm");
   KILN_CHECK(!std::isnan(p), "norm(): p must be a number, got nan");
   ReduceDims rd = ops::resolve_dims(a, dims, "norm");
