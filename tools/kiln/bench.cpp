@@ -130,8 +130,10 @@ void run_bench(BenchArgs a) {
   std::unique_ptr<TorchSide> torch;
   if (a.compare) torch = std::make_unique<TorchSide>(a.python, threads, a.settings);
   std::ostream& note = a.json ? std::cerr : std::cout;
-  note << "kiln bench: " << threads << " CPU threads" << (a.settings.quick ? ", --quick sizes (not a measurement)" : "")
-       << "\n";
+  // The BLAS line names the kernels OpenBLAS runs (the tool may have chosen them: blas_core.h); PyTorch's
+  // scripts inherit the same environment.
+  note << "kiln bench: " << threads << " CPU threads, BLAS " << blas_config()
+       << (a.settings.quick ? ", --quick sizes (not a measurement)" : "") << "\n";
   if (torch) note << "pytorch: " << torch->description() << ", interleaved with kiln case by case\n";
   for (const Device& device : devices) {
     for (const std::string& suite : suites) {
