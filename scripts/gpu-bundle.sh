@@ -61,8 +61,8 @@ cp "$build_dir"/lib/libkiln.so.0 "$bundle/lib/libkiln.so.0"  # the soname the pr
 cp "$build_dir"/bin/kiln "$bundle/bin/"
 cp "$build_dir"/tests/kiln_tests "$bundle/tests/"
 cp tests/data/*.json tests/data/*.safetensors "$bundle/tests/data/"
-cp "$build_dir"/bench/kiln_bench "$build_dir"/bench/kiln_seed_mlp "$bundle/bench/"
-cp bench/pytorch/*.py "$bundle/bench/pytorch/"
+cp "$build_dir"/bench/kiln_bench "$bundle/bench/"
+cp bench/pytorch/*.py bench/pytorch/*.cpp "$bundle/bench/pytorch/"
 cp "$build_dir"/examples/example_quickstart "$build_dir"/examples/example_two_layer_classifier "$bundle/examples/"
 # Shared libraries that travel in lib/: GCC's C++, unwinder and OpenMP runtimes (one copy per process, shared by
 # libkiln.so and the programs: cmake/KilnPortable.cmake says why), and for kiln_bench Google Benchmark, which

@@ -496,24 +496,33 @@ step_train_amp() {
     "speedup_over_float32=$(ratio "$(figure_of train_cuda seconds_per_epoch)" "$(json_of "$log" seconds_per_epoch)")"
 }
 
-# step_seed FRAMEWORK DEVICE: the seed MLP workload (width 512, 10 and 50 layers) in kiln or PyTorch.
+# seed_figure LOG LAYERS KEY: KEY of the JSON row for LAYERS layers in LOG (kiln bench and seed.py rows alike).
+seed_figure() {
+  { grep -E "\"layers\": ?$2[,}]" "$1" || true; } | head -1 | { grep -oE "\"$3\": *(\"[^\"]*\"|[^,}]*)" || true; } |
+    head -1 | sed -E 's/^[^:]*: *//; s/^"//; s/"$//'
+}
+
+# step_seed FRAMEWORK DEVICE: the seed suite (width 512, 10 and 50 layers): `kiln bench --suite seed`, or its
+# PyTorch twin bench/pytorch/seed.py run directly (PyTorch must not see kiln's LD_LIBRARY_PATH).
 step_seed() {
   local fw=$1 dev=$2 name=seed_$1_$2 log=$LOGS/seed_$1_$2.log status
   local -a cmd
   if [[ $fw == kiln ]]; then
-    cmd=("${KILN_ENV[@]}" "$BUNDLE/bench/kiln_seed_mlp")
+    cmd=("${KILN_ENV[@]}" "$BUNDLE/bin/kiln" bench --suite seed --json)
   elif [[ -n $TORCH ]]; then
-    cmd=("$PYTHON" "$BUNDLE/bench/pytorch/seed_mlp.py")
+    cmd=("$PYTHON" "$BUNDLE/bench/pytorch/seed.py")
   else
     record "$name" missing 0 "$PYTHON cannot import torch"
     return 0
   fi
-  run_logged "$name" 90 "${cmd[@]}" --device "$dev" --layers 10,50 --epochs 5 --threads "$THREADS"
+  run_logged "$name" 90 "${cmd[@]}" --device "$dev" --threads "$THREADS"
   status=$(status_of "$RC")
-  record "$name" "$status" "$SECS" "$([[ $status == pass ]] || tail_note "$log")" \
-    "steps_per_s_10=$(round "$(kv_of "$log" '^seed_mlp .* layers=10 ' steps_per_s)" 1)" \
-    "steps_per_s_50=$(round "$(kv_of "$log" '^seed_mlp .* layers=50 ' steps_per_s)" 1)" \
-    "loss_50=$(round "$(kv_of "$log" '^seed_mlp .* layers=50 ' loss)" 4)"
+  local -a figs=("steps_per_s_10=$(round "$(seed_figure "$log" 10 steps_per_s)" 1)"
+    "steps_per_s_50=$(round "$(seed_figure "$log" 50 steps_per_s)" 1)"
+    "loss_50=$(round "$(seed_figure "$log" 50 final_loss)" 4)")
+  [[ $fw != kiln ]] || figs+=("fraction_of_floor_10=$(round "$(seed_figure "$log" 10 fraction_of_floor)" 2)"
+    "fraction_of_floor_50=$(round "$(seed_figure "$log" 50 fraction_of_floor)" 2)")
+  record "$name" "$status" "$SECS" "$([[ $status == pass ]] || tail_note "$log")" "${figs[@]}"
 }
 
 step_seed_ratios() {

@@ -83,7 +83,8 @@ Tensor record(const char* name, const Tensor& out, const std::vector<Tensor>& in
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   if (!t.defined()) return;
   version_ = t._version();
-  what_ = t.shape_str() + " " + dtype_name(t.dtype());
+  // No description is formatted here: this runs for every saved tensor of every recorded op, and the alias
+  // kept below has the saved tensor's shape and dtype, so get() describes it only when it has to throw.
   AutogradMeta* m = is_output ? nullptr : meta_if_exists(t);
   std::shared_ptr<Node> fn = m ? current_grad_fn(t) : nullptr;
   if (m && !fn && m->requires_grad) {  // a leaf that requires grad: its gradient must reach its accumulator
@@ -105,7 +106,8 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
 Tensor SavedTensor::get() const {
   if (tensor_.defined() && tensor_._version() != version_)
     throw AutogradError("one of the tensors needed for gradient computation has been modified by an in-place "
-                        "operation: tensor of shape " + what_ + " is at version " +
+                        "operation: tensor of shape " + tensor_.shape_str() + " " + dtype_name(tensor_.dtype()) +
+                        " is at version " +
                         std::to_string(tensor_._version()) + "; expected version " + std::to_string(version_) +
                         ". Use an out-of-place op (e.g. x = x + y instead of x += y) or clone() it first.");
   return tensor_;

@@ -5,23 +5,33 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "blas_core.h"
 #include "commands.h"
 #include "kiln/core/error.h"
 
 namespace {
-// OpenMP threads that spin while waiting (libgomp's default) steal the cores from each other and from
-// OpenBLAS as soon as anything else runs on the machine: a training epoch measured 25x slower on a busy
-// 2-core machine. Passive waiting costs microseconds per parallel region. libgomp reads the setting only at
-// load time, so the tool sets it and restarts itself once; an explicit OMP_WAIT_POLICY is respected.
-void prefer_passive_openmp_waits(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  setenv("OMP_WAIT_POLICY", "passive", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+// Settings read only when a library loads, so the tool sets them and restarts itself once (explicit values in
+// the environment are respected):
+// - OpenMP threads that spin while waiting (libgomp's default) steal the cores from each other and from
+//   OpenBLAS as soon as anything else runs on the machine: a training epoch measured 25x slower on a busy
+//   2-core machine. Passive waiting costs microseconds per parallel region.
+// - OpenBLAS's kernels: on a CPU newer than the OpenBLAS build knows it falls back to SSE3 (blas_core.h).
+void restart_with_library_settings(char** argv) {
+  bool changed = false;
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    changed = true;
+  }
+  if (const char* core = kiln::cli::openblas_core_override()) {
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    changed = true;
+  }
+  if (changed) execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }
 }  // namespace
 
 int main(int argc, char** argv) {
-  prefer_passive_openmp_waits(argv);
+  restart_with_library_settings(argv);
   std::unique_ptr<CLI::App> made = kiln::cli::make_app();
   CLI::App& app = *made;
   try {

@@ -1,0 +1,85 @@
+// `kiln bench --suite fashion`: seconds per training epoch of exactly what `kiln train` trains (its model
+// builders, loader settings, augmentation, optimizer and loss), per model and precision.
+#include "bench_suites.h"
+#include "fashion_task.h"
+#include "kiln/data/dataloader.h"
+#include "kiln/kiln.h"
+#include "kiln/train/model.h"
+
+namespace kiln::cli {
+namespace {
+
+/// The precisions a fashion row is measured in. AMP (issue 12) adds its name here and its training step in
+/// step_for_precision: fit() runs whatever train::TrainStep it is given, so nothing else changes.
+const std::vector<std::string> kFashionPrecisions = {"float32"};
+
+std::shared_ptr<train::TrainStep> step_for_precision(const std::string& precision) {
+  KILN_CHECK(precision == "float32", "fashion: precision '", precision, "' is not measured yet; use float32");
+  return std::make_shared<train::PlainStep>();
+}
+
+/// `kiln train`'s defaults for the loader: batch 64, shuffled, seed 0, no worker threads on the CPU and two on a
+/// GPU with pinned batches copied there; the CNN's images cropped (padding 2) and flipped.
+data::DataLoader make_loader(const Split& split, const std::string& model, const Device& device) {
+  auto set = std::make_shared<data::TensorDataset>(split.images, split.labels);
+  auto opts = data::DataLoaderOptions(64).shuffle(true).seed(0).num_workers(device.is_cuda() ? 2 : 0);
+  if (model == "cnn") opts.transform(data::Compose({data::RandomCrop(28, 2), data::RandomHorizontalFlip()}));
+  if (device.is_cuda()) opts.pin_memory(true).device(device);
+  return data::DataLoader(set, opts);
+}
+
+/// Images of the split used for timing: all of them, or a few in --quick runs.
+Split prepare_split(const BenchSettings& s, const std::string& model, int64_t limit) {
+  Split split = load_split(make_task(s.dataset, s.data_dir), true);
+  if (limit > 0 && limit < split.images.size(0)) {
+    split.images = split.images.narrow(0, 0, limit).clone();
+    split.labels = split.labels.narrow(0, 0, limit).clone();
+  }
+  Shape batch = model_input_shape(model);
+  batch.insert(batch.begin(), split.images.size(0));
+  split.images = split.images.reshape(batch);
+  return split;
+}
+}  // namespace
+
+std::vector<nlohmann::json> fashion_case_keys() {
+  std::vector<nlohmann::json> keys;
+  for (const char* model : {"mlp", "cnn"})
+    for (const std::string& precision : kFashionPrecisions) keys.push_back({{"model", model}, {"precision", precision}});
+  return keys;
+}
+
+nlohmann::json run_fashion_case(const nlohmann::json& keys, const Device& device, const BenchSettings& s) {
+  const std::string model_name = keys.at("model"), precision = keys.at("precision");
+  // Timed epochs: two of the MLP (about a second each), one of the CNN (about a minute on two cores).
+  const int epochs = model_name == "cnn" || s.quick ? 1 : 2;
+  const Split split = prepare_split(s, model_name, s.quick ? 256 : 0);
+  manual_seed(0);
+  nn::Sequential net = build_model(model_name, parse_hidden("256,128"), 10);
+  net->to(device);
+  train::Model model(net);
+  model.compile("adam", "cross_entropy", {"accuracy"}, 1e-3);
+  model.set_train_step(step_for_precision(precision));
+  {
+    // Warm-up on a slice, untimed: first-touch pages, the allocators' blocks, cuBLAS/cuDNN handles.
+    Split warm = split;
+    const int64_t n = std::min<int64_t>(s.quick ? 64 : 2048, split.images.size(0));
+    warm.images = split.images.narrow(0, 0, n);
+    warm.labels = split.labels.narrow(0, 0, n);
+    data::DataLoader loader = make_loader(warm, model_name, device);
+    model.fit(loader, 1);
+  }
+  data::DataLoader loader = make_loader(split, model_name, device);
+  train::History h = model.fit(loader, epochs);
+  double seconds = 0;
+  for (const auto& e : h.epochs) seconds += e.seconds;
+  seconds /= static_cast<double>(h.epochs.size());
+  return {{"model", model_name},
+          {"precision", precision},
+          {"images", split.images.size(0)},
+          {"epochs", epochs},
+          {"seconds_per_epoch", seconds},
+          {"samples_per_s", static_cast<double>(split.images.size(0)) / seconds},
+          {"final_loss", h.epochs.back().loss}};
+}
+}  // namespace kiln::cli
