@@ -25,5 +25,6 @@
 #include "kiln/tensor/ops.h"
 #include "kiln/tensor/tensor.h"
 #include "kiln/train/batch_size.h"
+#include "kiln/train/mirrored_strategy.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"
