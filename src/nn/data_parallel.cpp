@@ -16,15 +16,16 @@ namespace {
 
 std::string visible_devices_note() {
   const char* v = std::getenv("CUDA_VISIBLE_DEVICES");
-  return v != nullptr ? std::string(" (CUDA_VISIBLE_DEVICES='") + v + "')" : std::string(" (CUDA_VISIBLE_DEVICES is unset)");
+  return v != nullptr ? std::string(" (CUDA_VISIBLE_DEVICES='") + v + "')"
+                      : std::string(" (CUDA_VISIBLE_DEVICES is unset)");
 }
 
 // A CUDA device with its index (the current device for a bare "cuda"), checked against the visible GPUs.
 Device checked_device(Device d, const std::string& what) {
   if (!d.is_cuda()) return d;
   const int count = cuda::device_count();
-  KILN_CHECK_DEVICE(count > 0, "DataParallel: ", what, " is ", d, " but no GPU is usable: ",
-                    cuda::unavailable_reason(), visible_devices_note());
+  KILN_CHECK_DEVICE(count > 0, "DataParallel: ", what, " is ", d, " but no GPU is usable: ", cuda::unavailable_reason(),
+                    visible_devices_note());
   if (!d.has_index()) d = Device(DeviceType::CUDA, cuda::current_device());
   KILN_CHECK_DEVICE(d.index() < count, "DataParallel: ", what, " is ", d, " but only ", count,
                     " CUDA device(s) are visible", visible_devices_note(), "; valid ids are cuda:0..cuda:", count - 1);
@@ -71,8 +72,10 @@ std::vector<Device> data_parallel_devices(std::vector<Device> device_ids) {
 
 DataParallelImpl::DataParallelImpl(std::shared_ptr<Module> module, ReplicaForward forward, ReplicaFactory make_replica,
                                    std::vector<Device> device_ids, std::optional<Device> output_device)
-    : module_(std::move(module)), forward_(std::move(forward)),
-      devices_(data_parallel_devices(std::move(device_ids))), routing_(std::make_shared<GradientRouting>()) {
+    : module_(std::move(module)),
+      forward_(std::move(forward)),
+      devices_(data_parallel_devices(std::move(device_ids))),
+      routing_(std::make_shared<GradientRouting>()) {
   KILN_CHECK(module_ != nullptr, "DataParallel: the module is null");
   KILN_CHECK(forward_ != nullptr, "DataParallel: the forward function is null");
   output_device_ = checked_device(output_device.value_or(devices_[0]), "output_device");
@@ -159,8 +162,8 @@ Tensor DataParallelImpl::forward(const Tensor& x) {
   KILN_CHECK_SHAPE(x.dim() >= 1, "DataParallel splits its input along dim 0, but got a 0-dimensional tensor");
   bool known = x.device().is_cpu() || x.device() == output_device_;
   for (const Device& d : devices_) known = known || x.device() == d;
-  KILN_CHECK_DEVICE(known, "DataParallel: the input is on ", x.device(), ", which is neither the CPU nor one of its devices (",
-                    device_list(devices_), ")");
+  KILN_CHECK_DEVICE(known, "DataParallel: the input is on ", x.device(),
+                    ", which is neither the CPU nor one of its devices (", device_list(devices_), ")");
   check_placement();
   const auto n = static_cast<int64_t>(devices_.size());
   if (n == 1) return forward_(*module_, x.to(devices_[0]));
@@ -199,8 +202,10 @@ Tensor DataParallelImpl::forward(const Tensor& x) {
     if (e) std::rethrow_exception(e);
 
   for (size_t i = 0; i < count; ++i) {
-    KILN_CHECK_SHAPE(outputs[i].defined() && outputs[i].dim() >= 1, "DataParallel gathers the replicas' outputs along "
-                     "dim 0, but the replica on ", devices_[i], " returned ",
+    KILN_CHECK_SHAPE(outputs[i].defined() && outputs[i].dim() >= 1,
+                     "DataParallel gathers the replicas' outputs along "
+                     "dim 0, but the replica on ",
+                     devices_[i], " returned ",
                      outputs[i].defined() ? "a 0-dimensional tensor" : "an undefined tensor");
     outputs[i] = outputs[i].to(output_device_);
   }

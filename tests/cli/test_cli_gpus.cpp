@@ -56,11 +56,14 @@ class KilnTrainGpus : public testing::Test {
     std::error_code ec;
     if (!root_.empty()) fs::remove_all(root_, ec);
   }
-  test::CliResult run(const std::string& args) { return test::run_cli(binary_, args, root_ + "/run" + std::to_string(n_++)); }
+  test::CliResult run(const std::string& args) {
+    return test::run_cli(binary_, args, root_ + "/run" + std::to_string(n_++));
+  }
   void expect_clean_failure(const test::CliResult& r, const std::vector<std::string>& needles) {
     ASSERT_TRUE(r.exited) << r.describe();
     EXPECT_EQ(r.code, 1) << r.describe();
-    for (auto& s : needles) EXPECT_NE(r.err.find(s), std::string::npos) << "stderr lacks '" << s << "'\n" << r.describe();
+    for (auto& s : needles)
+      EXPECT_NE(r.err.find(s), std::string::npos) << "stderr lacks '" << s << "'\n" << r.describe();
   }
   std::string binary_, root_;
   int n_ = 0;
@@ -73,9 +76,9 @@ TEST_F(KilnTrainGpus, GpusWithDeviceCpuIsRefused) {
 TEST_F(KilnTrainGpus, MoreGpusThanVisibleIsRefusedBeforeReadingData) {
   const int visible = cuda::device_count();
   // --data names a folder that does not exist: the --gpus check must fail first.
-  expect_clean_failure(run("train --gpus " + std::to_string(visible + 1) + " --data '" + root_ + "/none' --out '" +
-                           root_ + "/o'"),
-                       {"--gpus", "visible", "CUDA_VISIBLE_DEVICES"});
+  expect_clean_failure(
+      run("train --gpus " + std::to_string(visible + 1) + " --data '" + root_ + "/none' --out '" + root_ + "/o'"),
+      {"--gpus", "visible", "CUDA_VISIBLE_DEVICES"});
   expect_clean_failure(run("train --gpus 0 --out '" + root_ + "/o'"), {"--gpus", "at least 1"});
 }
 
@@ -87,7 +90,8 @@ TEST_F(KilnTrainGpus, CUDA_OneGpuTrainsAndItsCheckpointEvaluates) {
   auto r = run("train --gpus 1 --dataset mnist --data '" + data + "' --epochs 1 --json --out '" + out + "'");
   ASSERT_EQ(r.code, 0) << r.describe();
   EXPECT_EQ(r.last_json().value("device", ""), "cuda:0") << r.describe();
-  auto e = run("eval --dataset mnist --data '" + data + "' --checkpoint '" + out + "/checkpoint.safetensors' --device cpu");
+  auto e =
+      run("eval --dataset mnist --data '" + data + "' --checkpoint '" + out + "/checkpoint.safetensors' --device cpu");
   EXPECT_EQ(e.code, 0) << e.describe();
 }
 }  // namespace

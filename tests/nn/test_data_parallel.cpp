@@ -2,6 +2,7 @@
 // float32, uneven and short batches, BatchNorm's per-chunk semantics), concurrency, state_dict, errors; CUDA.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -93,9 +94,7 @@ TEST(DataParallel, ThreeCpuDevicesTrainAsOneFloat64) {
 TEST(DataParallel, ThreeCpuDevicesTrainAsOneFloat32) {
   expect_matches_single_device(make_mlp, {kCpu, kCpu, kCpu}, kFloat32, 1e-5);
 }
-TEST(DataParallel, OneDeviceIsAThinWrapper) {
-  expect_matches_single_device(make_mlp, {kCpu}, kFloat64, 0);
-}
+TEST(DataParallel, OneDeviceIsAThinWrapper) { expect_matches_single_device(make_mlp, {kCpu}, kFloat64, 0); }
 
 // DataParallel's documented BatchNorm semantics (PyTorch's): each replica normalises its own chunk with that
 // chunk's statistics, and the running statistics are those the primary's chunk (the first) produced.
@@ -107,9 +106,11 @@ Tensor chunkwise_forward(nn::Sequential& m, const Tensor& x, int64_t devices) {
     if (begin == 0)
       for (auto& b : m->buffers()) after_first.push_back(b.clone());
   }
-  NoGradGuard no_grad;
-  auto buffers = m->buffers();
-  for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(after_first[i]);
+  {
+    NoGradGuard no_grad;
+    auto buffers = m->buffers();
+    for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(after_first[i]);
+  }
   return cat(outs, 0);
 }
 
@@ -151,7 +152,8 @@ TEST(DataParallel, GradientsLandOnThePrimaryOnly) {
 TEST(DataParallel, GradcheckThroughScatterAndGather) {
   auto net = make_mlp(kFloat64);
   nn::DataParallel dp(net, {kCpu, kCpu, kCpu}, [] { return make_mlp(kFloat64); });
-  test::expect_gradcheck([&](const autograd::TensorList& in) { return dp(in[0]); }, {test::leaf(test::rnd({7, 5}, kCpu))});
+  test::expect_gradcheck([&](const autograd::TensorList& in) { return dp(in[0]); },
+                         {test::leaf(test::rnd({7, 5}, kCpu))});
 }
 
 TEST(DataParallel, ForwardFollowsTheCallersGradModeAndTheModulesMode) {
@@ -239,11 +241,16 @@ TEST(DataParallel, ACastAfterWrappingReachesTheReplicas) {
 
 TEST(DataParallel, BadArgumentsAreClearErrors) {
   auto net = make_mlp(kFloat64);
-  EXPECT_THROW_WITH((nn::DataParallelImpl(net.ptr(), nn::DataParallelImpl::forward_of<nn::SequentialImpl>(), nullptr, {kCpu, kCpu})), ValueError, "make_replica");
-  EXPECT_THROW_WITH((nn::DataParallel(net, {kCpu, kCpu}, [] { return nn::Sequential(nn::Linear(5, 3)); })), ValueError, "same architecture");
-  EXPECT_THROW_WITH((nn::DataParallel(net, {kCpu, Device("cuda:7")}, [] { return make_mlp(kFloat64); })), DeviceError, "cuda:7");
+  EXPECT_THROW_WITH(
+      (nn::DataParallelImpl(net.ptr(), nn::DataParallelImpl::forward_of<nn::SequentialImpl>(), nullptr, {kCpu, kCpu})),
+      ValueError, "make_replica");
+  EXPECT_THROW_WITH((nn::DataParallel(net, {kCpu, kCpu}, [] { return nn::Sequential(nn::Linear(5, 3)); })), ValueError,
+                    "same architecture");
+  EXPECT_THROW_WITH((nn::DataParallel(net, {kCpu, Device("cuda:7")}, [] { return make_mlp(kFloat64); })), DeviceError,
+                    "cuda:7");
   if (cuda::device_count() == 0)
-    EXPECT_THROW_WITH((nn::DataParallel(net, {Device("cuda:0")}, [] { return make_mlp(kFloat64); })), DeviceError, "CUDA_VISIBLE_DEVICES");
+    EXPECT_THROW_WITH((nn::DataParallel(net, {Device("cuda:0")}, [] { return make_mlp(kFloat64); })), DeviceError,
+                      "CUDA_VISIBLE_DEVICES");
   nn::DataParallel dp(net, {kCpu, kCpu}, [] { return make_mlp(kFloat64); });
   EXPECT_THROW_WITH((dp(scalar_tensor(1.0))), ShapeError, "dim 0");
   // A replica's error reaches the caller unchanged.
@@ -277,6 +284,7 @@ TEST(DataParallelCUDA, TwoGpusTrainAsOne) {
 TEST(DataParallelCUDA, ModuleOffTheFirstDeviceIsAnError) {
   KILN_SKIP_WITHOUT_GPU();
   auto net = make_mlp(kFloat64);  // on the CPU
-  EXPECT_THROW_WITH((nn::DataParallel(net, {Device("cuda:0")}, [] { return make_mlp(kFloat64); })), DeviceError, "device_ids[0]");
+  EXPECT_THROW_WITH((nn::DataParallel(net, {Device("cuda:0")}, [] { return make_mlp(kFloat64); })), DeviceError,
+                    "device_ids[0]");
 }
 }  // namespace

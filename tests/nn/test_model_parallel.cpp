@@ -42,8 +42,10 @@ void expect_model_parallel_matches_one_device(Device dev0, Device dev1) {
   whole->to(kFloat64);
   // The same weights: the split model's names are stage1.0.*, stage2.*; the whole one's 0.*, 2.*.
   auto w = split->state_dict();
-  whole->load_state_dict({{"0.weight", w.at("stage1.0.weight")}, {"0.bias", w.at("stage1.0.bias")},
-                          {"2.weight", w.at("stage2.weight")}, {"2.bias", w.at("stage2.bias")}});
+  whole->load_state_dict({{"0.weight", w.at("stage1.0.weight")},
+                          {"0.bias", w.at("stage1.0.bias")},
+                          {"2.weight", w.at("stage2.weight")},
+                          {"2.bias", w.at("stage2.bias")}});
   EXPECT_EQ(split->stage1[0]->parameters()[0].device(), dev0);
   EXPECT_EQ(split->stage2->weight.device(), dev1);
 

@@ -16,7 +16,8 @@ std::vector<Device> gpus_flag_devices(int gpus, const std::string& device_flag, 
              "; it cannot be combined with --device ", device_flag,
              " (choose the physical GPUs with CUDA_VISIBLE_DEVICES, e.g. CUDA_VISIBLE_DEVICES=2,3)");
   const char* env = std::getenv("CUDA_VISIBLE_DEVICES");
-  const std::string shown = env != nullptr ? "CUDA_VISIBLE_DEVICES='" + std::string(env) + "'" : "CUDA_VISIBLE_DEVICES unset";
+  const std::string shown =
+      env != nullptr ? "CUDA_VISIBLE_DEVICES='" + std::string(env) + "'" : "CUDA_VISIBLE_DEVICES unset";
   KILN_CHECK_DEVICE(visible >= gpus, "--gpus ", gpus, " needs ", gpus, " GPUs but ", visible, " ",
                     visible == 1 ? "is" : "are", " visible (", shown, ")",
                     visible == 0 ? ": " + cuda::unavailable_reason() : std::string(),

@@ -31,7 +31,7 @@ struct TrainArgs {
   std::string optimizer = "adam";
   uint64_t seed = 0;
   int workers = -1;
-  int gpus = 0;  // --gpus N: DataParallel over cuda:0..N-1 (0: one device, --device)
+  int gpus = -1;  // --gpus N: DataParallel over cuda:0..N-1 (-1: not given; one device, --device)
   int64_t limit = 0;
   std::string out = "runs/fashion-mlp";
   bool resume = false, json = false, deterministic = false;
@@ -105,7 +105,7 @@ void run_train(TrainArgs a) {
   KILN_CHECK(a.limit >= 0, "--limit must be 0 (all the training images) or a positive count, got ", a.limit);
   KILN_CHECK(a.workers >= -1, "--workers must be -1 (automatic), 0 or a positive count, got ", a.workers);
   // --gpus is checked first: without it, --device auto would quietly pick the CPU on a machine with no GPU.
-  const std::vector<Device> gpus = a.gpus != 0 ? gpus_flag_devices(a.gpus, a.device, cuda::device_count())
+  const std::vector<Device> gpus = a.gpus >= 0 ? gpus_flag_devices(a.gpus, a.device, cuda::device_count())
                                                : std::vector<Device>{};
   auto [device, why] = gpus.empty() ? choose_device(a.device)
                                     : std::pair<Device, std::string>(gpus[0], "--gpus " + std::to_string(a.gpus) +
@@ -267,7 +267,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--hidden", args->hidden, "Hidden layer widths of the MLP")->capture_default_str();
   cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--gpus", args->gpus,
-                  "Train on N GPUs in this process (DataParallel over cuda:0..N-1; CUDA_VISIBLE_DEVICES picks them)");
+                  "Train on N GPUs in this process (DataParallel over cuda:0..N-1; CUDA_VISIBLE_DEVICES picks them)")
+      ->check(CLI::Range(0, 4096));
   cmd->add_option("--epochs", args->epochs, "Number of epochs (default: 15)");
   cmd->add_flag("--no-augment", args->no_augment, "cnn: no random crop (padding 2) and horizontal flip of training images");
   cmd->add_option("--batch-size", args->batch_size,

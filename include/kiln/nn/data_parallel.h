@@ -29,8 +29,9 @@ using ReplicaForward = std::function<Tensor(Module&, const Tensor&)>;
 /// run concurrently, one thread per device, each under its device and with the caller's grad mode; the
 /// outputs are concatenated on output_device. Autograd carries the gradient back through the copies; each
 /// replica parameter's gradient is added to the primary's as soon as it is accumulated, and the replica's is
-/// cleared, so after backward() the primary alone holds the gradient of the whole batch. Buffer updates made
-/// in forward (BatchNorm's running statistics) are kept from the primary's chunk only, as PyTorch.
+/// cleared, so after backward() the primary alone holds the gradient of the whole batch. Those hooks are not
+/// graph edges: autograd::grad() and create_graph see the primary's share only (use backward()). Buffer
+/// updates made in forward (BatchNorm's running statistics) are kept from the primary's chunk only, as PyTorch.
 /// Dropout draws each replica's mask from its device's generator (masks differ from single-device training).
 /// With one device it is a thin wrapper: forward(x) is module's forward on x moved to that device.
 ///
@@ -48,13 +49,13 @@ class DataParallelImpl : public Module {
 
   /// From a holder with forward(Tensor) and a function returning a new holder (or shared_ptr) of that type:
   /// DataParallel(net, {Device("cuda:0"), Device("cuda:1")}, [] { return make_net(); }).
-  template <typename Holder, typename Factory,
-            typename = std::enable_if_t<detail::is_module_holder<Holder>::value>>
+  template <typename Holder, typename Factory, typename = std::enable_if_t<detail::is_module_holder<Holder>::value>>
   DataParallelImpl(Holder module, std::vector<Device> device_ids, Factory make_replica,
                    std::optional<Device> output_device = std::nullopt)
-      : DataParallelImpl(module.ptr(), forward_of<typename Holder::ContainedType>(),
-                         [f = std::move(make_replica)]() -> std::shared_ptr<Module> { return Holder(f()).ptr(); },
-                         std::move(device_ids), output_device) {}
+      : DataParallelImpl(
+            module.ptr(), forward_of<typename Holder::ContainedType>(),
+            [f = std::move(make_replica)]() -> std::shared_ptr<Module> { return Holder(f()).ptr(); },
+            std::move(device_ids), output_device) {}
 
   /// Requires x with at least one dimension, on the CPU or on one of device_ids (DeviceError otherwise).
   Tensor forward(const Tensor& x);
@@ -91,8 +92,7 @@ class DataParallel : public ModuleHolder<DataParallelImpl> {
   using Impl = DataParallelImpl;
   /* implicit */ DataParallel(std::nullptr_t) : ModuleHolder(nullptr) {}
   /* implicit */ DataParallel(std::shared_ptr<DataParallelImpl> impl) : ModuleHolder(std::move(impl)) {}
-  template <typename Holder, typename Factory,
-            typename = std::enable_if_t<detail::is_module_holder<Holder>::value>>
+  template <typename Holder, typename Factory, typename = std::enable_if_t<detail::is_module_holder<Holder>::value>>
   DataParallel(Holder module, std::vector<Device> device_ids, Factory make_replica,
                std::optional<Device> output_device = std::nullopt)
       : ModuleHolder(std::make_shared<DataParallelImpl>(std::move(module), std::move(device_ids),
