@@ -181,13 +181,22 @@ Tensor DataParallelImpl::forward(const Tensor& x) {
 
   // One thread per device, the primary's on the caller's thread; each runs under its device and the caller's
   // grad mode (a thread-local setting a new thread would not inherit).
+  // A new thread would start on each device's default stream; the caller's current streams (a StreamGuard's,
+  // where the chunks were copied) carry over instead, as PyTorch's parallel_apply passes them.
   std::vector<std::exception_ptr> errors(count);
+  std::vector<std::optional<cuda::Stream>> streams(count);
+  for (size_t i = 0; i < count; ++i)
+    if (devices_[i].is_cuda()) streams[i] = cuda::current_stream(devices_[i].index());
   const bool grad_enabled = is_grad_enabled();
   auto run_replica = [&](size_t i) {
     try {
       AutoGradMode mode(grad_enabled);
-      std::optional<cuda::DeviceGuard> guard;
-      if (devices_[i].is_cuda()) guard.emplace(devices_[i]);
+      std::optional<cuda::DeviceGuard> device_guard;
+      std::optional<cuda::StreamGuard> stream_guard;
+      if (streams[i]) {
+        device_guard.emplace(devices_[i]);
+        stream_guard.emplace(*streams[i]);
+      }
       outputs[i] = forward_(*replicas_[i], inputs[i]);
     } catch (...) {
       errors[i] = std::current_exception();
