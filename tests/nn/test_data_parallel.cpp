@@ -251,6 +251,7 @@ TEST(DataParallel, BadArgumentsAreClearErrors) {
   if (cuda::device_count() == 0)
     EXPECT_THROW_WITH((nn::DataParallel(net, {Device("cuda:0")}, [] { return make_mlp(kFloat64); })), DeviceError,
                       "CUDA_VISIBLE_DEVICES");
+  EXPECT_THROW_WITH((nn::DataParallel(net, {kCpu, kCpu}, [&] { return net; })), ValueError, "itself");
   nn::DataParallel dp(net, {kCpu, kCpu}, [] { return make_mlp(kFloat64); });
   EXPECT_THROW_WITH((dp(scalar_tensor(1.0))), ShapeError, "dim 0");
   // A replica's error reaches the caller unchanged.
@@ -284,6 +285,11 @@ TEST(DataParallelCUDA, TwoGpusTrainAsOne) {
 TEST(DataParallelCUDA, ModuleOffTheFirstDeviceIsAnError) {
   KILN_SKIP_WITHOUT_GPU();
   auto net = make_mlp(kFloat64);  // on the CPU
+  if (cuda::device_count() >= 2) {  // an input on a GPU that is not one of the devices
+    auto on_gpu = make_mlp(kFloat64, Device("cuda:0"));
+    nn::DataParallel dp(on_gpu, {Device("cuda:0")}, [] { return make_mlp(kFloat64); });
+    EXPECT_THROW_WITH((dp(test::rnd({4, 5}, Device("cuda:1")))), DeviceError, "cuda:1");
+  }
   EXPECT_THROW_WITH((nn::DataParallel(net, {Device("cuda:0")}, [] { return make_mlp(kFloat64); })), DeviceError,
                     "device_ids[0]");
 }
