@@ -564,7 +564,7 @@ step_deterministic() {
 step_examples() {
   mkdir -p "$OUT/examples"
   # shellcheck disable=SC2016  # $1 and $2 belong to the inner shell
-  run_logged examples 60 "${KILN_ENV[@]}" bash -c 'cd "$1" && "$2/examples/example_quickstart" && "$2/examples/example_two_layer_classifier" --device cuda' \
+  run_logged examples 60 "${KILN_ENV[@]}" bash -c 'cd "$1" && "$2/examples/example_quickstart" && "$2/examples/example_two_layer_classifier" --device cuda && "$2/examples/example_model_parallel" --device cuda' \
     examples "$OUT/examples" "$BUNDLE"
   record examples "$(status_of "$RC")" "$SECS" "$( ((RC == 0)) || tail_note "$LOGS/examples.log")"
 }

@@ -27,5 +27,6 @@
 #include "kiln/tensor/tensor.h"
 #include "kiln/train/amp_step.h"
 #include "kiln/train/batch_size.h"
+#include "kiln/train/mirrored_strategy.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"

@@ -100,7 +100,7 @@ TEST_F(CliMutation, MutatedCheckpointsAreReadOrRefusedCleanly) {
 TEST_F(CliMutation, MutatedArgumentListsAreParsedOrRefusedCleanly) {
   const std::vector<std::string> words = {
       "train", "eval", "predict", "info", "doctor", "smi", "compare", "--epochs", "--batch-size", "--lr", "--limit",
-      "--workers", "--seed", "--hidden", "--device", "--out", "--resume", "--json", "--dataset", "--data",
+      "--workers", "--seed", "--hidden", "--device", "--out", "--resume", "--json", "--dataset", "--data", "--gpus",
       "--checkpoint", "--split", "--optimizer", "--deterministic", "--help", "--version", "-h", "--", "-", "=", "",
       "0", "-1", "1e308", "inf", "nan", "99999999999999999999", "-9223372036854775809", "0x10", "auto", "cuda:0",
       "cpu", "256,128", "--epochs=3", "--lr=", "--seed=-1", "\xff\xfe", std::string(300, 'a')};

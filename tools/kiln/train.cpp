@@ -11,10 +11,12 @@
 
 #include "commands.h"
 #include "fashion_task.h"
+#include "gpus_flag.h"
 #include "kiln/core/deterministic.h"
 #include "kiln/data/dataloader.h"
 #include "kiln/io/checkpoint.h"
 #include "kiln/train/batch_size.h"
+#include "kiln/train/mirrored_strategy.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"
 
@@ -30,6 +32,7 @@ struct TrainArgs {
   std::string amp = "off";  // off, bf16 or fp16
   uint64_t seed = 0;
   int workers = -1;
+  int gpus = -1;  // --gpus N: DataParallel over cuda:0..N-1 (-1: not given; one device, --device)
   int64_t limit = 0;
   std::string out = "runs/fashion-mlp";
   bool resume = false, json = false, deterministic = false;
@@ -104,7 +107,13 @@ void run_train(TrainArgs a) {
   KILN_CHECK(a.workers >= -1, "--workers must be -1 (automatic), 0 or a positive count, got ", a.workers);
   KILN_CHECK(a.amp == "off" || a.amp == "bf16" || a.amp == "fp16", "--amp must be off, bf16 or fp16, got '",
              a.amp.substr(0, 40), "'");
-  auto [device, why] = choose_device(a.device);
+  // --gpus is checked first: without it, --device auto would quietly pick the CPU on a machine with no GPU.
+  const std::vector<Device> gpus = a.gpus >= 0 ? gpus_flag_devices(a.gpus, a.device, cuda::device_count())
+                                               : std::vector<Device>{};
+  auto [device, why] = gpus.empty() ? choose_device(a.device)
+                                    : std::pair<Device, std::string>(gpus[0], "--gpus " + std::to_string(a.gpus) +
+                                                                                  ": DataParallel over cuda:0..cuda:" +
+                                                                                  std::to_string(a.gpus - 1));
   KILN_CHECK_DTYPE(a.amp != "fp16" || device.is_cuda(), "--amp fp16 needs a CUDA device (this run is on ", device.str(),
                    "); on the CPU use --amp bf16");
   std::ostream& log = a.json ? std::cerr : std::cout;
@@ -128,7 +137,8 @@ void run_train(TrainArgs a) {
       << test_split.images.size(0) << " test)\n";
 
   manual_seed(a.seed);
-  nn::Sequential net = build_model(a.model, hidden, static_cast<int64_t>(task.classes.size()));
+  auto build = [&] { return build_model(a.model, hidden, static_cast<int64_t>(task.classes.size())); };
+  nn::Sequential net = build();
   const Shape input = model_input_shape(a.model);
   for (Split* s : {&train_split, &test_split}) {
     Shape batch = input;
@@ -136,7 +146,8 @@ void run_train(TrainArgs a) {
     s->images = s->images.reshape(batch);
   }
   net->to(device);
-  train::Model model(net);
+  // The checkpoint holds net's state (the primary replica's) under its own names, with or without --gpus.
+  train::Model model = gpus.empty() ? train::Model(net) : train::MirroredStrategy(gpus).wrap(net, build);
   model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr,
                 a.amp == "bf16" ? "mixed_bfloat16" : a.amp == "fp16" ? "mixed_float16" : "float32");
   if (batch_size == 0) {
@@ -263,6 +274,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--model", args->model, "Model: mlp, or cnn (two conv blocks with BatchNorm)")->capture_default_str();
   cmd->add_option("--hidden", args->hidden, "Hidden layer widths of the MLP")->capture_default_str();
   cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--gpus", args->gpus,
+                  "Train on N GPUs in this process (DataParallel over cuda:0..N-1; CUDA_VISIBLE_DEVICES picks them)")
+      ->check(CLI::Range(0, 4096));
   cmd->add_option("--epochs", args->epochs, "Number of epochs (default: 15)");
   cmd->add_flag("--no-augment", args->no_augment, "cnn: no random crop (padding 2) and horizontal flip of training images");
   cmd->add_option("--batch-size", args->batch_size,

@@ -1,6 +1,7 @@
 // The whole nn API in one include: Module, holders, containers, layers, losses, init and functional.
 #pragma once
 #include "kiln/nn/container.h"
+#include "kiln/nn/data_parallel.h"
 #include "kiln/nn/distributed.h"
 #include "kiln/nn/functional.h"
 #include "kiln/nn/functional/conv.h"
