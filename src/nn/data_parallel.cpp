@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "kiln/amp/autocast.h"
 #include "kiln/autograd/autograd.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/tensor/ops/index.h"
@@ -180,7 +181,8 @@ Tensor DataParallelImpl::forward(const Tensor& x) {
   }
 
   // One thread per device, the primary's on the caller's thread; each runs under its device and the caller's
-  // grad mode (a thread-local setting a new thread would not inherit).
+  // grad mode and autocast state (thread-local settings a new thread would not inherit; PyTorch's parallel_apply
+  // re-enters autocast the same way).
   // A new thread would start on each device's default stream; the caller's current streams (a StreamGuard's,
   // where the chunks were copied) carry over instead, as PyTorch's parallel_apply passes them.
   std::vector<std::exception_ptr> errors(count);
@@ -188,9 +190,13 @@ Tensor DataParallelImpl::forward(const Tensor& x) {
   for (size_t i = 0; i < count; ++i)
     if (devices_[i].is_cuda()) streams[i] = cuda::current_stream(devices_[i].index());
   const bool grad_enabled = is_grad_enabled();
+  const DeviceType autocast_type = devices_[0].type();
+  const bool autocast_on = amp::is_autocast_enabled(autocast_type);
+  const DType autocast_dtype = amp::get_autocast_dtype(autocast_type);
   auto run_replica = [&](size_t i) {
     try {
       AutoGradMode mode(grad_enabled);
+      amp::Autocast autocast(autocast_type, autocast_dtype, autocast_on);
       std::optional<cuda::DeviceGuard> device_guard;
       std::optional<cuda::StreamGuard> stream_guard;
       if (streams[i]) {
