@@ -93,7 +93,12 @@ nn::Sequential model_from_checkpoint(const Checkpoint& ck, const std::string& pa
   if (model == "cnn" || model == "resnet") {  // fixed widths: the class count bounds the size, restore checks shapes
     nn::Sequential net = model == "cnn" ? build_cnn(classes) : build_resnet(classes);
     net->to(device);
-    restore(ck, *net);
+    try {
+      restore(ck, *net);
+    } catch (const ValueError& e) {  // missing, extra or misshapen tensors: say which file and which model
+      throw IOError("checkpoint '" + path + "': its weights are not those of the " + model + " it names in its "
+                    "metadata (corrupt or edited checkpoint?): " + e.what());
+    }
     return net;
   }
   std::vector<int64_t> widths;
