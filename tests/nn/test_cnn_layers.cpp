@@ -13,6 +13,7 @@
 #include "kiln/nn/functional/upsample.h"
 #include "kiln/nn/layers/conv_transpose.h"
 #include "kiln/nn/layers/dropout.h"
+#include "kiln/nn/layers/linear.h"
 #include "kiln/nn/layers/normalization.h"
 #include "kiln/nn/layers/residual.h"
 #include "kiln/nn/layers/upsample.h"

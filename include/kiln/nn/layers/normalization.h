@@ -34,10 +34,18 @@ KILN_MODULE(LayerNorm);
 class GroupNormOptions {
  public:
   GroupNormOptions(int64_t num_groups, int64_t num_channels) : num_groups_(num_groups), num_channels_(num_channels) {}
-  KILN_NN_ARG(GroupNormOptions, int64_t, num_groups)
-  KILN_NN_ARG(GroupNormOptions, int64_t, num_channels)
-  KILN_NN_ARG(GroupNormOptions, double, eps)
-  KILN_NN_ARG(GroupNormOptions, bool, affine)
+#define KILN_GN_ARG(type, name)            \
+  GroupNormOptions& name(const type& v) {  \
+    name##_ = v;                           \
+    return *this;                          \
+  }                                        \
+  const type& name() const { return name##_; }
+  KILN_GN_ARG(int64_t, num_groups)
+  KILN_GN_ARG(int64_t, num_channels)
+  KILN_GN_ARG(double, eps)
+  KILN_GN_ARG(bool, affine)
+#undef KILN_GN_ARG
+
  private:
   int64_t num_groups_, num_channels_;
   double eps_ = 1e-5;
