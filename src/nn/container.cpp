@@ -29,6 +29,7 @@ Tensor SequentialImpl::forward(const Tensor& x) {
     KILN_CHECK(static_cast<bool>(forwards_[i]), "Sequential::forward: module ", i, " (", modules_[i]->name(),
                ") has no forward(const Tensor&) taking a single tensor, so it cannot be chained");
     h = forwards_[i](h);
+    detail::note_output_shape(*modules_[i], h);  // for a traced nn::summary; a no-op otherwise
   }
   return h;
 }

@@ -1,4 +1,4 @@
-// Printing modules the way PyTorch does, and the parameter-count summary table.
+// Printing modules the way PyTorch does, and the summary table (parameter counts, traced output shapes).
 #include <algorithm>
 #include <iomanip>
 #include <sstream>
@@ -71,25 +71,37 @@ ModuleSummary summary(const Module& m) {
 }
 
 std::string ModuleSummary::str() const {
-  std::vector<std::string> labels;
+  const bool traced = !input_shape.empty();
+  std::vector<std::string> labels, shapes;
   size_t name_w = std::string("Layer (type)").size(), num_w = std::string("Param #").size();
+  size_t shape_w = std::string("Output Shape").size();
   for (const auto& r : rows) {
     std::string label = std::string(static_cast<size_t>(2 * r.depth), ' ') + (r.name.empty() ? "" : r.name + " ") +
                         "(" + r.type + ")";
     labels.push_back(label);
     name_w = std::max(name_w, label.size());
     num_w = std::max(num_w, with_commas(r.params).size());
+    // torchinfo prints "--" for a module it saw no output of (one called outside a traced container).
+    std::string shape;
+    for (const Shape& s : r.output_shapes) shape += (shape.empty() ? "" : ", ") + shape_to_string(s);
+    shapes.push_back(shape.empty() ? "--" : shape);
+    shape_w = std::max(shape_w, shapes.back().size());
   }
   std::ostringstream os;
-  size_t width = name_w + 4 + num_w;
+  const int name_col = static_cast<int>(name_w + 4), shape_col = static_cast<int>(shape_w + 4);
+  size_t width = name_w + 4 + (traced ? shape_w + 4 : 0) + num_w;
   std::string rule(width, '=');
-  os << rule << "\n" << std::left << std::setw(static_cast<int>(name_w + 4)) << "Layer (type)" << std::right
-     << std::setw(static_cast<int>(num_w)) << "Param #" << "\n" << rule << "\n";
-  for (size_t i = 0; i < rows.size(); ++i)
-    os << std::left << std::setw(static_cast<int>(name_w + 4)) << labels[i] << std::right
-       << std::setw(static_cast<int>(num_w)) << with_commas(rows[i].params) << "\n";
-  os << rule << "\n"
-     << "Total params: " << with_commas(total_params) << "\n"
+  os << rule << "\n" << std::left << std::setw(name_col) << "Layer (type)";
+  if (traced) os << std::setw(shape_col) << "Output Shape";
+  os << std::right << std::setw(static_cast<int>(num_w)) << "Param #" << "\n" << rule << "\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    os << std::left << std::setw(name_col) << labels[i];
+    if (traced) os << std::setw(shape_col) << shapes[i];
+    os << std::right << std::setw(static_cast<int>(num_w)) << with_commas(rows[i].params) << "\n";
+  }
+  os << rule << "\n";
+  if (traced) os << "Input shape: " << shape_to_string(input_shape) << "\n";
+  os << "Total params: " << with_commas(total_params) << "\n"
      << "Trainable params: " << with_commas(trainable_params) << "\n"
      << "Non-trainable params: " << with_commas(non_trainable_params()) << "\n"
      << rule << "\n";

@@ -85,15 +85,20 @@ std::string checkpoint_meta(const Checkpoint& ck, const std::string& key, const 
 
 nn::Sequential model_from_checkpoint(const Checkpoint& ck, const std::string& path, Device device) {
   const std::string model = checkpoint_meta(ck, "model", path);
-  KILN_CHECK(model == "mlp" || model == "cnn", "checkpoint '", path, "': model '", model.substr(0, 40),
-             "' is not supported (expected mlp or cnn)");
+  KILN_CHECK(model == "mlp" || model == "cnn" || model == "resnet", "checkpoint '", path, "': model '",
+             model.substr(0, 40), "' is not supported (expected mlp, cnn or resnet)");
   const int64_t classes = parse_metadata_int(checkpoint_meta(ck, "classes", path), "classes", path);
   KILN_CHECK_T(IOError, classes >= 2 && classes <= 100000, "checkpoint '", path, "': metadata 'classes' is ", classes,
                ", not a class count");
-  if (model == "cnn") {  // fixed widths: the class count bounds its size, and restore checks every shape
-    nn::Sequential net = build_cnn(classes);
+  if (model == "cnn" || model == "resnet") {  // fixed widths: the class count bounds the size, restore checks shapes
+    nn::Sequential net = model == "cnn" ? build_cnn(classes) : build_resnet(classes);
     net->to(device);
-    restore(ck, *net);
+    try {
+      restore(ck, *net);
+    } catch (const ValueError& e) {  // missing, extra or misshapen tensors: say which file and which model
+      throw IOError("checkpoint '" + path + "': its weights are not those of the " + model + " it names in its "
+                    "metadata (corrupt or edited checkpoint?): " + e.what());
+    }
     return net;
   }
   std::vector<int64_t> widths;
@@ -153,13 +158,28 @@ nn::Sequential build_cnn(int64_t classes) {
   return model;
 }
 
+nn::Sequential build_resnet(int64_t classes) {
+  nn::Sequential model;
+  model->push_back(nn::Conv2d(nn::Conv2dOptions(1, 32, 3).padding(1).bias(false)));  // stem, 28x28
+  model->push_back(nn::BatchNorm2d(32));
+  model->push_back(nn::ReLU());
+  model->push_back(nn::ResidualBlock(32, 32));              // 28x28, identity shortcut
+  model->push_back(nn::ResidualBlock(32, 64, /*stride=*/2));   // 14x14, 1x1 projection shortcut
+  model->push_back(nn::ResidualBlock(64, 128, /*stride=*/2));  // 7x7, 1x1 projection shortcut
+  model->push_back(nn::AdaptiveAvgPool2d(1));
+  model->push_back(nn::Flatten());
+  model->push_back(nn::Linear(128, classes));
+  return model;
+}
+
 nn::Sequential build_model(const std::string& name, const std::vector<int64_t>& hidden, int64_t classes) {
   if (name == "mlp") return build_mlp(28 * 28, hidden, classes);
   if (name == "cnn") return build_cnn(classes);
-  throw ValueError("unknown model '" + name + "'; expected mlp or cnn");
+  if (name == "resnet") return build_resnet(classes);
+  throw ValueError("unknown model '" + name + "'; expected mlp, cnn or resnet");
 }
 
-Shape model_input_shape(const std::string& name) { return name == "cnn" ? Shape{1, 28, 28} : Shape{28 * 28}; }
+Shape model_input_shape(const std::string& name) { return name == "mlp" ? Shape{28 * 28} : Shape{1, 28, 28}; }
 
 std::pair<Device, std::string> choose_device(const std::string& spec) {
   if (spec == "auto") {

@@ -43,14 +43,18 @@ std::string checkpoint_meta(const Checkpoint& ck, const std::string& key, const 
 /// The metadata is checked against the checkpoint's weight shapes before the model is made, so a damaged or
 /// hostile file cannot make kiln allocate more than the file holds; throws IOError naming path otherwise.
 nn::Sequential model_from_checkpoint(const Checkpoint& ck, const std::string& path, Device device);
-/// The model named by `kiln train --model`: "mlp" (build_mlp on flattened images, `hidden` its widths) or "cnn"
-/// (build_cnn on [1, 28, 28] images). Throws ValueError naming the choices for another name.
+/// The model named by `kiln train --model`: "mlp" (build_mlp on flattened images, `hidden` its widths), "cnn"
+/// (build_cnn) or "resnet" (build_resnet), both on [1, 28, 28] images. Throws ValueError naming the choices for another name.
 nn::Sequential build_model(const std::string& name, const std::vector<int64_t>& hidden, int64_t classes);
-/// One sample's shape as the model takes it: {784} for mlp, {1, 28, 28} for cnn.
+/// One sample's shape as the model takes it: {784} for mlp, {1, 28, 28} for cnn and resnet.
 Shape model_input_shape(const std::string& name);
 /// Two conv blocks (Conv 3x3 -> BatchNorm -> ReLU -> MaxPool 2) of 32 and 64 channels, then a linear head
 /// (3136 -> 128 -> ReLU -> classes).
 nn::Sequential build_cnn(int64_t classes);
+/// A small ResNet for 28x28 images (0.31M parameters for 10 classes): a 3x3 stem conv (32) with BatchNorm and
+/// ReLU, three nn::ResidualBlock stages of 32, 64 and 128 channels (28x28, 14x14, 7x7; 1x1 projection
+/// shortcuts where the shape changes), global average pooling and a linear head.
+nn::Sequential build_resnet(int64_t classes);
 
 /// --device auto|cpu|cuda|cuda:N -> the device, and a sentence saying why it was chosen.
 std::pair<Device, std::string> choose_device(const std::string& spec);

@@ -38,6 +38,7 @@ struct TrainArgs {
   bool resume = false, json = false, deterministic = false;
   bool lr_given = false;  // --lr was on the command line (with --resume it replaces the checkpoint's)
   bool no_augment = false;
+  bool summary = false;  // print nn::summary (layers, output shapes, parameters) before training
 };
 
 /// Epochs of a default run. The CNN's test accuracy passes 0.92 at its 15th epoch (README, Speed), so both
@@ -96,7 +97,8 @@ bool file_exists(const std::string& p) {
 void run_train(TrainArgs a) {
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();
-  KILN_CHECK(a.model == "mlp" || a.model == "cnn", "--model '", a.model, "' is not available; use mlp or cnn");
+  KILN_CHECK(a.model == "mlp" || a.model == "cnn" || a.model == "resnet", "--model '", a.model,
+             "' is not available; use mlp, cnn or resnet");
   KILN_CHECK(a.epochs >= 1, "--epochs must be at least 1, got ", a.epochs);
   int64_t batch_size = parse_batch_size(a.batch_size);
   KILN_CHECK(batch_size > 0 || !a.resume, "--batch-size auto cannot be combined with --resume: pass the batch size "
@@ -146,6 +148,11 @@ void run_train(TrainArgs a) {
     s->images = s->images.reshape(batch);
   }
   net->to(device);
+  if (a.summary) {
+    Shape traced = input;
+    traced.insert(traced.begin(), 1);
+    log << nn::summary(net, traced);
+  }
   // The checkpoint holds net's state (the primary replica's) under its own names, with or without --gpus.
   train::Model model = gpus.empty() ? train::Model(net) : train::MirroredStrategy(gpus).wrap(net, build);
   model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr,
@@ -167,8 +174,8 @@ void run_train(TrainArgs a) {
                       {"batch_size", std::to_string(batch_size)}, {"seed", std::to_string(a.seed)},
                       {"mean", std::to_string(task.mean)}, {"std", std::to_string(task.std)},
                       {"limit", std::to_string(a.limit)}, {"amp", a.amp}};
-  // Images augmented as torchvision's RandomCrop(28, padding=2) + RandomHorizontalFlip, for the CNN only.
-  const bool augment = a.model == "cnn" && !a.no_augment;
+  // Images augmented as torchvision's RandomCrop(28, padding=2) + RandomHorizontalFlip, for the conv models.
+  const bool augment = a.model != "mlp" && !a.no_augment;
   model.metadata()["augment"] = augment ? "crop2,flip" : "none";
 
   make_dirs(a.out);
@@ -271,14 +278,15 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a classifier on Fashion-MNIST (or MNIST) on the best device present");
   cmd->add_option("--dataset", args->dataset, "fashion-mnist or mnist")->capture_default_str();
   cmd->add_option("--data", args->data_dir, "Folder with the IDX files (default: Debian's dataset-fashion-mnist)");
-  cmd->add_option("--model", args->model, "Model: mlp, or cnn (two conv blocks with BatchNorm)")->capture_default_str();
+  cmd->add_option("--model", args->model, "Model: mlp, cnn (two conv blocks with BatchNorm) or resnet (a small ResNet, 0.31M parameters)")->capture_default_str();
   cmd->add_option("--hidden", args->hidden, "Hidden layer widths of the MLP")->capture_default_str();
   cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--gpus", args->gpus,
                   "Train on N GPUs in this process (DataParallel over cuda:0..N-1; CUDA_VISIBLE_DEVICES picks them)")
       ->check(CLI::Range(0, 4096));
   cmd->add_option("--epochs", args->epochs, "Number of epochs (default: 15)");
-  cmd->add_flag("--no-augment", args->no_augment, "cnn: no random crop (padding 2) and horizontal flip of training images");
+  cmd->add_flag("--no-augment", args->no_augment, "cnn, resnet: no random crop (padding 2) and horizontal flip of training images");
+  cmd->add_flag("--summary", args->summary, "Print the model's layers, output shapes and parameter counts first");
   cmd->add_option("--batch-size", args->batch_size,
                   "Samples per batch, or 'auto': the largest whose training step fits in memory (GPU memory, or on "
                   "the CPU the available RAM)")

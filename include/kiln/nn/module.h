@@ -161,7 +161,8 @@ class Module : public std::enable_shared_from_this<Module> {
 std::ostream& operator<<(std::ostream& os, const Module& m);
 inline std::ostream& operator<<(std::ostream& os, const std::shared_ptr<Module>& m) { return os << *m; }
 
-/// A layer-by-layer table of parameter counts (like torchinfo / keras' model.summary()).
+/// A layer-by-layer table of parameter counts and, when made with an input shape, output shapes (like
+/// torchinfo / keras' model.summary()).
 struct ModuleSummary {
   struct Row {
     std::string name;     ///< dotted path ("0", "encoder.fc"); "" for the root
@@ -169,15 +170,35 @@ struct ModuleSummary {
     int64_t params = 0;   ///< parameters registered directly on this module (not its children)
     int64_t trainable = 0;
     int depth = 0;
+    /// The shape of this module's output in the traced forward (empty when untraced or not reached: a module
+    /// called outside a Sequential or a block that reports its children).
+    std::vector<Shape> output_shapes;
   };
   std::vector<Row> rows;
   int64_t total_params = 0;       ///< every parameter element, shared tensors counted once
   int64_t trainable_params = 0;   ///< those with requires_grad
+  Shape input_shape;              ///< the traced input's shape (empty: a parameter-only summary)
   int64_t non_trainable_params() const { return total_params - trainable_params; }
-  /// The table as text, ending with the totals.
+  /// The table as text (with an "Output Shape" column when traced), ending with the totals.
   std::string str() const;
 };
 /// Counts the parameters of m and of each submodule.
 ModuleSummary summary(const Module& m);
+/// As summary(m), and runs `forward` once on zeros of input_shape (batch dim included) on m's device and dtype,
+/// in eval mode without gradients, recording each module's output shape: the root's, every Sequential
+/// child's, and the children that library blocks (nn::ResidualBlock) report. Training modes are restored
+/// afterwards, and running statistics are untouched. Errors from forward (a wrong input shape) propagate.
+ModuleSummary summary(Module& m, const Shape& input_shape, const std::function<Tensor(const Tensor&)>& forward);
+/// summary(*model, input_shape, model->forward) for a holder such as nn::Sequential.
+template <typename M>
+ModuleSummary summary(const ModuleHolder<M>& model, const Shape& input_shape) {
+  auto p = model.ptr();
+  return summary(*p, input_shape, [p](const Tensor& x) { return p->forward(x); });
+}
+namespace detail {
+/// Records y's shape as m's output for a summary being traced on this thread; does nothing otherwise.
+/// Containers and blocks call it after each child's forward.
+void note_output_shape(const Module& m, const Tensor& y);
+}  // namespace detail
 inline std::ostream& operator<<(std::ostream& os, const ModuleSummary& s) { return os << s.str(); }
 }  // namespace kiln::nn

@@ -1,4 +1,4 @@
-// nn::functional for images: convolution, pooling and batch normalisation (F::conv2d, F::max_pool2d, ...).
+// nn::functional for images: convolution, pooling, normalisation and channel dropout (F::conv2d, F::max_pool2d, ...).
 #pragma once
 #include <array>
 #include <cstddef>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kiln/core/error.h"
+#include "kiln/core/generator.h"
 #include "kiln/tensor/tensor.h"
 
 namespace kiln::nn {
@@ -63,6 +64,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), ExpandingArray<1> stride = 1,
               ConvPadding<1> padding = 0, ExpandingArray<1> dilation = 1, int64_t groups = 1);
 
+/// Transposed 2-D convolution (torch.nn.functional.conv_transpose2d), the gradient of conv2d with respect to its
+/// input: x [N, C_in, H, W] (or [C_in, H, W]); weight [C_in, C_out / groups, kH, kW]; bias [C_out] or undefined.
+/// Output [N, C_out, (H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1, ...].
+/// output_padding must be smaller than stride or dilation (ValueError otherwise), as PyTorch.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+                        ExpandingArray<2> stride = 1, ExpandingArray<2> padding = 0,
+                        ExpandingArray<2> output_padding = 0, int64_t groups = 1, ExpandingArray<2> dilation = 1);
+
 /// Max pooling over [N, C, H, W] (or [C, H, W]) windows; stride 0 (the default) means kernel_size, as
 /// PyTorch's stride=None. Padding is at most half the kernel and pads with -inf.
 Tensor max_pool2d(const Tensor& x, ExpandingArray<2> kernel_size, ExpandingArray<2> stride = 0,
@@ -83,5 +92,17 @@ Tensor adaptive_avg_pool2d(const Tensor& x, ExpandingArray<2> output_size);
 /// be defined). weight and bias [C] are optional.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = Tensor(),
                   const Tensor& bias = Tensor(), bool training = false, double momentum = 0.1, double eps = 1e-5);
+
+/// Group normalisation (torch.nn.functional.group_norm): x [N, C, ...] is split into num_groups groups of
+/// C / num_groups channels; each (sample, group) is normalised with its own mean and biased variance, then
+/// scaled by weight [C] and shifted by bias [C] (each optional). The same in training and eval (no running
+/// statistics). ShapeError when num_groups does not divide C; f16/bf16 compute in float32.
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                  double eps = 1e-5);
+
+/// Channel dropout (torch.nn.functional.dropout2d): in training each channel of x [N, C, H, W] (or [C, H, W])
+/// is zeroed as a whole with probability p and the kept ones scaled by 1/(1-p); identity when !training.
+/// ValueError for p outside [0, 1]; ShapeError for an input that is not 3-D or 4-D.
+Tensor dropout2d(const Tensor& x, double p = 0.5, bool training = true, Generator* gen = nullptr);
 }  // namespace functional
 }  // namespace kiln::nn

@@ -1,4 +1,4 @@
-// Dropout: random zeroing in training mode, identity in eval mode.
+// Dropout and Dropout2d: random zeroing (of elements, or of whole channels) in training mode, identity in eval mode.
 #pragma once
 #include "kiln/nn/holder.h"
 #include "kiln/nn/module.h"
@@ -19,4 +19,18 @@ class DropoutImpl : public Module {
   double p;
 };
 KILN_MODULE(Dropout);
+
+/// torch.nn.Dropout2d: while is_training(), each channel of x [N, C, H, W] (or [C, H, W]) is zeroed as a whole
+/// with probability p and the kept ones scaled by 1/(1-p) (F::dropout2d); identity after eval().
+class Dropout2dImpl : public Module {
+ public:
+  explicit Dropout2dImpl(double p = 0.5);
+  explicit Dropout2dImpl(const DropoutOptions& o) : Dropout2dImpl(o.p()) {}
+  Tensor forward(const Tensor& x);
+  std::string name() const override { return "Dropout2d"; }
+  std::string extra_repr() const override;
+
+  double p;
+};
+KILN_MODULE(Dropout2d);
 }  // namespace kiln::nn

@@ -1,4 +1,5 @@
-// LayerNorm: normalisation over the trailing dims with a learnable scale and shift.
+// LayerNorm and GroupNorm: normalisation over the trailing dims, or over groups of channels, with a learnable
+// scale and shift.
 #pragma once
 #include "kiln/nn/holder.h"
 #include "kiln/nn/module.h"
@@ -28,4 +29,42 @@ class LayerNormImpl : public Module {
   Tensor weight, bias;
 };
 KILN_MODULE(LayerNorm);
+
+/// GroupNorm's settings (libtorch's GroupNormOptions(num_groups, num_channels).eps(1e-5).affine(true)).
+class GroupNormOptions {
+ public:
+  GroupNormOptions(int64_t num_groups, int64_t num_channels) : num_groups_(num_groups), num_channels_(num_channels) {}
+#define KILN_GN_ARG(type, name)            \
+  GroupNormOptions& name(const type& v) {  \
+    name##_ = v;                           \
+    return *this;                          \
+  }                                        \
+  const type& name() const { return name##_; }
+  KILN_GN_ARG(int64_t, num_groups)
+  KILN_GN_ARG(int64_t, num_channels)
+  KILN_GN_ARG(double, eps)
+  KILN_GN_ARG(bool, affine)
+#undef KILN_GN_ARG
+
+ private:
+  int64_t num_groups_, num_channels_;
+  double eps_ = 1e-5;
+  bool affine_ = true;
+};
+
+/// torch.nn.GroupNorm: F::group_norm over x [N, num_channels, ...] with weight = ones and bias = zeros
+/// [num_channels], registered only when affine. ValueError when num_groups does not divide num_channels.
+class GroupNormImpl : public Module {
+ public:
+  explicit GroupNormImpl(GroupNormOptions options);
+  GroupNormImpl(int64_t num_groups, int64_t num_channels) : GroupNormImpl(GroupNormOptions(num_groups, num_channels)) {}
+  Tensor forward(const Tensor& x);
+  void reset_parameters();
+  std::string name() const override { return "GroupNorm"; }
+  std::string extra_repr() const override;
+
+  GroupNormOptions options;
+  Tensor weight, bias;  ///< undefined unless options.affine()
+};
+KILN_MODULE(GroupNorm);
 }  // namespace kiln::nn
