@@ -15,11 +15,11 @@
 namespace kiln::amp {
 namespace {
 void check_options(const GradScalerOptions& o) {
-  KILN_CHECK(std::isfinite(o.init_scale()) && o.init_scale() > 0, "GradScaler: init_scale must be positive and finite, got ",
-             o.init_scale());
+  KILN_CHECK(std::isfinite(o.init_scale()) && o.init_scale() > 0,
+             "GradScaler: init_scale must be positive and finite, got ", o.init_scale());
   KILN_CHECK(o.growth_factor() > 1.0, "GradScaler: growth_factor must be greater than 1, got ", o.growth_factor());
-  KILN_CHECK(o.backoff_factor() > 0.0 && o.backoff_factor() < 1.0, "GradScaler: backoff_factor must lie in (0, 1), got ",
-             o.backoff_factor());
+  KILN_CHECK(o.backoff_factor() > 0.0 && o.backoff_factor() < 1.0,
+             "GradScaler: backoff_factor must lie in (0, 1), got ", o.backoff_factor());
   KILN_CHECK(o.growth_interval() > 0 && o.growth_interval() <= INT32_MAX,
              "GradScaler: growth_interval must be a positive int32, got ", o.growth_interval());
 }
@@ -120,8 +120,8 @@ void GradScaler::update(std::optional<double> new_scale) {
   check_started("update");
   NoGradGuard no_grad;
   if (new_scale) {
-    KILN_CHECK(std::isfinite(*new_scale) && *new_scale > 0, "GradScaler::update: new_scale must be positive and finite, got ",
-               *new_scale);
+    KILN_CHECK(std::isfinite(*new_scale) && *new_scale > 0,
+               "GradScaler::update: new_scale must be positive and finite, got ", *new_scale);
     fill_(scale_, *new_scale);
   } else {
     Tensor combined;
@@ -169,7 +169,9 @@ StateDict GradScaler::state_dict() const {
           {"growth_factor", scalar_tensor(options_.growth_factor(), kFloat64)},
           {"backoff_factor", scalar_tensor(options_.backoff_factor(), kFloat64)},
           {"growth_interval", scalar_tensor(options_.growth_interval(), kInt64)},
-          {"_growth_tracker", scalar_tensor(growth_tracker_.defined() ? growth_tracker_.to(kCPU).item<int32_t>() : init_growth_tracker_, kInt64)}};
+          {"_growth_tracker",
+           scalar_tensor(growth_tracker_.defined() ? growth_tracker_.to(kCPU).item<int32_t>() : init_growth_tracker_,
+                         kInt64)}};
 }
 
 void GradScaler::load_state_dict(const StateDict& state) {

@@ -105,7 +105,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
 }
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
-  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&x, &weight, &bias}}) return layer_norm(c[0], normalized_shape, c[1], c[2], eps);
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&x, &weight, &bias}})
+    return layer_norm(c[0], normalized_shape, c[1], c[2], eps);
   check_floating(x, "layer_norm", "input");
   int64_t k = static_cast<int64_t>(normalized_shape.size());
   KILN_CHECK_SHAPE(k >= 1, "layer_norm: normalized_shape must have at least one dim");

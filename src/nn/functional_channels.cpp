@@ -3,6 +3,7 @@
 #include "kiln/autograd/autograd.h"
 #include "kiln/nn/functional/conv.h"
 #include "kiln/tensor/ops.h"
+#include "ops/autocast/autocast_inputs.h"
 
 namespace kiln::nn::functional {
 namespace {
@@ -26,6 +27,8 @@ Tensor per_channel(const Tensor& p, const Tensor& x, DType dtype) {
 }  // namespace
 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32OnCuda, {&x, &weight, &bias}})
+    return group_norm(c[0], num_groups, c[1], c[2], eps);
   check_input(x, "group_norm");
   KILN_CHECK_SHAPE(x.dim() >= 2, "group_norm: expected input [N, C, ...], got ", x.shape_str());
   const int64_t n = x.size(0), c = x.size(1);

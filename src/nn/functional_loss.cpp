@@ -60,20 +60,23 @@ Tensor checked_weight(const Tensor& input, const Tensor& weight, const char* fn,
 }  // namespace detail
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, ReductionArg reduction) {
-  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target}}) return mse_loss(c[0], c[1], reduction);
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target}})
+    return mse_loss(c[0], c[1], reduction);
   Tensor t = detail::checked_target(input, target, "mse_loss");
   Tensor d = sub(input, t);
   return apply_reduction(mul(d, d), reduction);
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, ReductionArg reduction) {
-  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target}}) return l1_loss(c[0], c[1], reduction);
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target}})
+    return l1_loss(c[0], c[1], reduction);
   Tensor t = detail::checked_target(input, target, "l1_loss");
   return apply_reduction(abs(sub(input, t)), reduction);
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, ReductionArg reduction, double beta) {
-  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target}}) return smooth_l1_loss(c[0], c[1], reduction, beta);
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target}})
+    return smooth_l1_loss(c[0], c[1], reduction, beta);
   KILN_CHECK(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta);
   Tensor t = detail::checked_target(input, target, "smooth_l1_loss");
   Tensor d = abs(sub(input, t));
@@ -96,7 +99,8 @@ Tensor softplus_neg(const Tensor& x) { return add(log1p(exp(neg(abs(x)))), clamp
 }  // namespace
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, ReductionArg reduction) {
-  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target, &weight}}) return binary_cross_entropy(c[0], c[1], c[2], reduction);
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target, &weight}})
+    return binary_cross_entropy(c[0], c[1], c[2], reduction);
   Tensor t = detail::checked_target(input, target, "binary_cross_entropy");
   Tensor w = detail::checked_weight(input, weight, "binary_cross_entropy", "weight");
   {

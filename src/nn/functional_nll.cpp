@@ -96,7 +96,8 @@ DType compute_dtype(DType t) { return is_reduced_float(t) ? kFloat32 : t; }
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                 ReductionArg reduction) {
-  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target, &weight}}) return nll_loss(c[0], c[1], c[2], ignore_index, reduction);
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target, &weight}})
+    return nll_loss(c[0], c[1], c[2], ignore_index, reduction);
   const char* fn = "nll_loss";
   check_input(input, fn);
   check_index_target(input, target, fn);

@@ -1,5 +1,5 @@
-// amp::GradScaler against torch.amp.GradScaler's runs (tests/data/amp_reference.json from scripts/gen_amp_reference.py),
-// the fused unscale kernel against a float64 reference and across devices, and the scaler's refusals.
+// amp::GradScaler against torch.amp.GradScaler's runs (tests/data/amp_reference.json from
+// scripts/gen_amp_reference.py), the fused unscale kernel against a float64 reference and across devices, and the scaler's refusals.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -41,7 +41,8 @@ Shape shape_of(const json& s) { return s.get<std::vector<int64_t>>(); }
 std::unique_ptr<optim::Optimizer> make_optimizer(const json& c, const std::vector<Tensor>& params) {
   const json& o = c["options"];
   if (c["optimizer"] == "SGD")
-    return std::make_unique<optim::SGD>(params, optim::SGDOptions(o["lr"].get<double>()).momentum(o.value("momentum", 0.0)));
+    return std::make_unique<optim::SGD>(params,
+                                        optim::SGDOptions(o["lr"].get<double>()).momentum(o.value("momentum", 0.0)));
   return std::make_unique<optim::Adam>(params, optim::AdamOptions(o["lr"].get<double>()));
 }
 

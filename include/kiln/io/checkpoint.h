@@ -23,7 +23,8 @@ struct Checkpoint {
 };
 
 /// Saves model.state_dict() under "model.<name>" and, when optimizer is given, optimizer->state_dict() under
-/// "optimizer.<key>", step_state (a train::TrainStep's) under "step.<key>", with metadata, to path as one safetensors file (see kiln::save: atomic, so a checkpoint
+/// "optimizer.<key>", step_state (a train::TrainStep's) under "step.<key>", with metadata, to path as one
+/// safetensors file (see kiln::save: atomic, so a checkpoint
 /// already at path survives any failure; any device and dtype). The file also loads with the Python safetensors
 /// package, where the keys keep their prefixes.
 /// Throws IOError (naming path) when the file cannot be written, and ValueError for an undefined state tensor.

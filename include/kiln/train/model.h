@@ -45,8 +45,8 @@ class Model {
   /// Chooses the optimizer, the loss and the metrics ("accuracy" is the one metric supported), and optionally a
   /// Keras mixed-precision policy: "mixed_bfloat16" or "mixed_float16" (float16 on CUDA only) train with
   /// train::AmpStep, "float32" with the plain step; empty keeps the current step.
-  void compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss, std::vector<std::string> metrics = {"accuracy"},
-               const std::string& mixed_precision = "");
+  void compile(std::shared_ptr<optim::Optimizer> optimizer, LossFn loss,
+               std::vector<std::string> metrics = {"accuracy"}, const std::string& mixed_precision = "");
   /// By name: compile("adam", "cross_entropy", {"accuracy"}, 1e-3, "mixed_bfloat16").
   void compile(const std::string& optimizer, const std::string& loss, std::vector<std::string> metrics = {"accuracy"},
                double lr = -1, const std::string& mixed_precision = "");

@@ -49,7 +49,8 @@ void amp_non_finite_check_and_unscale_(const std::vector<Tensor>& grads, const T
       by_dtype[g.dtype()].push_back(c);
     }
   }
-  for (const auto& [dtype, group] : by_dtype) amp_unscale_stub(device.type(), group, found_inf, inv_scale, op_stream(device));
+  for (const auto& [dtype, group] : by_dtype)
+    amp_unscale_stub(device.type(), group, found_inf, inv_scale, op_stream(device));
   for (const auto& [user, copy] : write_back) copy_(user, copy);
 }
 

@@ -68,7 +68,9 @@ Autocast::Autocast(DeviceType device_type, bool enabled)
     : Autocast(device_type, get_autocast_dtype(device_type), enabled) {}
 
 Autocast::Autocast(DeviceType device_type, DType dtype, bool enabled)
-    : device_type_(device_type), prev_enabled_(state_of(device_type).enabled), prev_dtype_(state_of(device_type).dtype) {
+    : device_type_(device_type),
+      prev_enabled_(state_of(device_type).enabled),
+      prev_dtype_(state_of(device_type).dtype) {
   check_dtype(device_type, dtype);
   set_enabled(device_type, enabled);
   state_of(device_type).dtype = dtype;
@@ -92,7 +94,8 @@ AutocastOff::~AutocastOff() { --tls.off; }
 namespace {
 // The category an op has on this device type: CUDA runs more ops in float32 than the CPU does (torch's lists).
 AutocastCategory on_device(AutocastCategory c, DeviceType t) {
-  if (c == AutocastCategory::Float32OnCuda) return t == DeviceType::CUDA ? AutocastCategory::Float32 : AutocastCategory::Unchanged;
+  if (c == AutocastCategory::Float32OnCuda)
+    return t == DeviceType::CUDA ? AutocastCategory::Float32 : AutocastCategory::Unchanged;
   return c;
 }
 bool eligible(const Tensor* t, DeviceType device_type) {

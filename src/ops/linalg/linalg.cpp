@@ -200,7 +200,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar& beta, const Scalar& alpha) {
-  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&self, &a, &b}}) return addmm(c[0], c[1], c[2], beta, alpha);
+  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&self, &a, &b}})
+    return addmm(c[0], c[1], c[2], beta, alpha);
   check_operands("addmm", a, b);
   KILN_CHECK(self.defined(), "addmm: undefined self");
   ops::check_same_device("addmm", {&self, &a});
@@ -248,7 +249,8 @@ Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, const Scalar&
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&x, &weight, &bias}}) return linear(c[0], c[1], c[2]);
+  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&x, &weight, &bias}})
+    return linear(c[0], c[1], c[2]);
   check_operands("linear", x, weight);
   KILN_CHECK_SHAPE(x.dim() >= 1, "linear: the input must have at least 1 dimension, got a 0-dim tensor");
   KILN_CHECK_SHAPE(weight.dim() == 2, "linear: weight must be 2-D [out_features, in_features], got ",
