@@ -1,5 +1,6 @@
 // amp::GradScaler against torch.amp.GradScaler's runs (tests/data/amp_reference.json from
-// scripts/gen_amp_reference.py), the fused unscale kernel against a float64 reference and across devices, and the scaler's refusals.
+// scripts/gen_amp_reference.py), the fused unscale kernel against a float64 reference and across devices, and the
+// scaler's refusals.
 #include <gtest/gtest.h>
 
 #include <cmath>
