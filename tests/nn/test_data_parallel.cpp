@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gpu_skip.h"
+#include "kiln/amp/autocast.h"
 #include "kiln/autograd/autograd.h"
 #include "kiln/core/error.h"
 #include "kiln/core/generator.h"
@@ -168,6 +169,26 @@ TEST(DataParallel, ForwardFollowsTheCallersGradModeAndTheModulesMode) {
   dp->eval();
   dp(x);
   EXPECT_FALSE(dp->replica(1)->is_training());
+}
+
+// Autocast is thread-local: every replica's thread runs under the caller's, so every chunk comes back in bfloat16
+// and the float32 parameters get float32 gradients.
+TEST(DataParallel, ReplicasRunUnderTheCallersAutocast) {
+  auto net = make_mlp(kFloat32);
+  nn::DataParallel dp(net, {kCpu, kCpu}, [] { return make_mlp(kFloat32); });
+  Tensor x = test::rnd({6, 5}, kCpu).to(kFloat32);
+  Tensor y;
+  {
+    amp::Autocast ac(kCPU, kBFloat16);
+    y = dp(x);
+  }
+  EXPECT_EQ(y.dtype(), kBFloat16);
+  y.to(kFloat32).sum().backward();
+  for (const Tensor& p : net->parameters()) {
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_EQ(p.grad().dtype(), kFloat32);
+  }
+  EXPECT_EQ(dp(x).dtype(), kFloat32);  // and nothing stays on after the region
 }
 
 // Each replica's forward waits until every replica has started: it finishes only if they run at once.
