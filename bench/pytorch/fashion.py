@@ -5,7 +5,8 @@ Seconds per training epoch of `kiln train`'s models on Fashion-MNIST, trained th
 TensorDataset (or a Dataset applying the CNN's augmentation per sample) behind torch.utils.data.DataLoader with
 batch 64, shuffled, no worker processes on the CPU (kiln trains with none there either); Adam lr 1e-3,
 cross-entropy. An untimed warm-up epoch on the first 2048 images, then two timed epochs of the MLP or one of
-the CNN. One JSON row per model:
+the CNN. One JSON row per model and precision (float32, bf16, and fp16 on a GPU: autocast around forward and
+loss, a GradScaler for fp16):
   python3 bench/pytorch/fashion.py --threads 2                      # mlp and cnn
   python3 bench/pytorch/fashion.py --case '{"model": "mlp", "precision": "float32"}'
 """
@@ -83,22 +84,47 @@ def loader(model_name, x, y, dev):
                       num_workers=2 if dev.type == "cuda" else 0)
 
 
-def train_epoch(model, opt, loss_fn, batches, dev):
+PRECISIONS = {"float32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class Amp:
+    """PyTorch's AMP recipe, as `kiln train --amp`: autocast around forward and loss, a GradScaler for fp16."""
+
+    def __init__(self, precision, dev):
+        self.dtype = PRECISIONS[precision]
+        self.dev = dev
+        self.scaler = torch.amp.GradScaler(dev.type) if precision == "fp16" else None
+
+    def autocast(self):
+        return torch.autocast(self.dev.type, dtype=self.dtype, enabled=self.dtype is not None)
+
+    def backward_step(self, loss, opt):
+        if self.scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(opt)
+            self.scaler.update()
+
+
+def train_epoch(model, opt, loss_fn, batches, dev, amp):
     total, count = 0.0, 0
     for xb, yb in batches:
         xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
+        with amp.autocast():
+            loss = loss_fn(model(xb), yb)
+        amp.backward_step(loss, opt)
         total += loss.detach() * xb.shape[0]
         count += xb.shape[0]
     return (total / count).item()
 
 
 def run(dev, keys, args):
-    if keys.get("precision", "float32") != "float32":
-        raise SystemExit(f"fashion.py: precision {keys['precision']} is not measured yet")
+    precision = keys.get("precision", "float32")
+    if precision not in PRECISIONS or (precision == "fp16" and dev.type != "cuda"):
+        raise SystemExit(f"fashion.py: no precision {precision} on {dev.type}")
     x, y = load_train(args.data, args.dataset)
     if args.quick:
         x, y = x[:256], y[:256]
@@ -108,14 +134,15 @@ def run(dev, keys, args):
     loss_fn = nn.CrossEntropyLoss()
     model.train()
     warm = 64 if args.quick else 2048
-    train_epoch(model, opt, loss_fn, loader(keys["model"], x[:warm], y[:warm], dev), dev)
+    amp = Amp(precision, dev)
+    train_epoch(model, opt, loss_fn, loader(keys["model"], x[:warm], y[:warm], dev), dev, amp)
     epochs = 1 if keys["model"] == "cnn" or args.quick else 2
     batches = loader(keys["model"], x, y, dev)
     seconds, loss = 0.0, None
     for _ in range(epochs):
         bench_common.sync(dev)
         t0 = bench_common.time.perf_counter()
-        loss = train_epoch(model, opt, loss_fn, batches, dev)
+        loss = train_epoch(model, opt, loss_fn, batches, dev, amp)
         seconds += bench_common.time.perf_counter() - t0
     per_epoch = seconds / epochs
     return {"images": x.shape[0], "epochs": epochs, "seconds_per_epoch": per_epoch,
@@ -125,7 +152,8 @@ def run(dev, keys, args):
 def main():
     args = bench_common.parser(__doc__.splitlines()[0]).parse_args()
     dev = bench_common.setup(args)
-    all_cases = [{"model": m, "precision": "float32"} for m in ("mlp", "cnn")]
+    precisions = ["float32", "bf16"] + (["fp16"] if dev.type == "cuda" else [])
+    all_cases = [{"model": m, "precision": p} for m in ("mlp", "cnn") for p in precisions]
     for keys in bench_common.cases(args, all_cases):
         bench_common.emit(dev, keys, run(dev, keys, args))
 

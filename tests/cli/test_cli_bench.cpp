@@ -133,14 +133,15 @@ TEST_F(KilnBenchRun, OnlyRunsTheMatchingCases) {
 TEST_F(KilnBenchRun, FashionTrainsWhatKilnTrainTrains) {
   write_tiny_mnist(root_ + "/data", 256, 16);
   auto out = rows("--suite fashion --dataset mnist --data '" + root_ + "/data'");
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0]["model"], "mlp");
-  EXPECT_EQ(out[1]["model"], "cnn");
-  for (const auto& row : out) {
-    expect_fields(row, {"impl", "device", "precision", "images", "epochs", "seconds_per_epoch", "samples_per_s",
-                        "final_loss"});
-    EXPECT_EQ(row["images"], 256);
-    EXPECT_EQ(row["precision"], "float32");
+  ASSERT_EQ(out.size(), 4u);  // per model: float32 and bf16 (fp16 only on a GPU)
+  const char* models[] = {"mlp", "mlp", "cnn", "cnn"};
+  const char* precisions[] = {"float32", "bf16", "float32", "bf16"};
+  for (size_t i = 0; i < out.size(); ++i) {
+    expect_fields(out[i], {"impl", "device", "precision", "images", "epochs", "seconds_per_epoch", "samples_per_s",
+                           "final_loss"});
+    EXPECT_EQ(out[i]["images"], 256);
+    EXPECT_EQ(out[i]["model"], models[i]);
+    EXPECT_EQ(out[i]["precision"], precisions[i]);
   }
 }
 
@@ -149,11 +150,12 @@ TEST_F(KilnBenchRun, ComparePyTorchInterleavesTorchRowsAndRatios) {
   write_tiny_mnist(root_ + "/data", 256, 16);
   auto out = rows("--suite fashion --compare-pytorch --python /usr/bin/python3 --dataset mnist --data '" + root_ +
                   "/data'");
-  ASSERT_EQ(out.size(), 6u);  // per model: kiln, torch, ratio
+  ASSERT_EQ(out.size(), 12u);  // per model and precision: kiln, torch, ratio
   for (size_t i = 0; i < out.size(); i += 3) {
     EXPECT_EQ(out[i]["impl"], "kiln");
     EXPECT_EQ(out[i + 1]["impl"], "torch");
     EXPECT_EQ(out[i + 1]["model"], out[i]["model"]);
+    EXPECT_EQ(out[i + 1]["precision"], out[i]["precision"]);
     expect_fields(out[i + 1], {"device", "torch", "images", "epochs", "seconds_per_epoch", "final_loss"});
     EXPECT_EQ(out[i + 2]["impl"], "ratio");
     EXPECT_GT(out[i + 2]["kiln_speed_over_torch"].get<double>(), 0);

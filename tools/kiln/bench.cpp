@@ -198,7 +198,7 @@ std::vector<BenchCase> bench_cases(const std::string& suite, const Device& devic
   if (suite == "seed") {
     keys = seed_case_keys(s.quick);
   } else if (suite == "fashion") {
-    keys = fashion_case_keys();
+    keys = fashion_case_keys(device);
   } else if (suite == "ops") {
     keys = ops_case_keys();
   } else {

@@ -4,17 +4,24 @@
 #include "fashion_task.h"
 #include "kiln/data/dataloader.h"
 #include "kiln/kiln.h"
+#include "kiln/train/amp_step.h"
 #include "kiln/train/model.h"
 
 namespace kiln::cli {
 namespace {
 
-/// The precisions a fashion row is measured in. AMP (issue 12) adds its name here and its training step in
-/// step_for_precision: fit() runs whatever train::TrainStep it is given, so nothing else changes.
-const std::vector<std::string> kFashionPrecisions = {"float32"};
+/// The precisions a fashion row is measured in, as `kiln train --amp` names them: float32, and mixed precision
+/// through train::AmpStep (fit() runs whatever train::TrainStep it is given, so nothing else changes). fp16 needs
+/// a GPU, so the CPU measures float32 and bf16.
+std::vector<std::string> fashion_precisions(const Device& device) {
+  if (device.is_cuda()) return {"float32", "bf16", "fp16"};
+  return {"float32", "bf16"};
+}
 
 std::shared_ptr<train::TrainStep> step_for_precision(const std::string& precision) {
-  KILN_CHECK(precision == "float32", "fashion: precision '", precision, "' is not measured yet; use float32");
+  if (precision == "bf16") return std::make_shared<train::AmpStep>(kBFloat16);
+  if (precision == "fp16") return std::make_shared<train::AmpStep>(kFloat16);
+  KILN_CHECK(precision == "float32", "fashion: no precision '", precision, "'; use float32, bf16 or fp16");
   return std::make_shared<train::PlainStep>();
 }
 
@@ -42,10 +49,11 @@ Split prepare_split(const BenchSettings& s, const std::string& model, int64_t li
 }
 }  // namespace
 
-std::vector<nlohmann::json> fashion_case_keys() {
+std::vector<nlohmann::json> fashion_case_keys(const Device& device) {
   std::vector<nlohmann::json> keys;
   for (const char* model : {"mlp", "cnn"})
-    for (const std::string& precision : kFashionPrecisions) keys.push_back({{"model", model}, {"precision", precision}});
+    for (const std::string& precision : fashion_precisions(device))
+      keys.push_back({{"model", model}, {"precision", precision}});
   return keys;
 }
 
