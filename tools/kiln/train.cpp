@@ -17,6 +17,7 @@
 #include "kiln/train/batch_size.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"
+#include "train_distributed.h"
 
 namespace kiln::cli {
 namespace {
@@ -34,6 +35,7 @@ struct TrainArgs {
   bool resume = false, json = false, deterministic = false;
   bool lr_given = false;  // --lr was on the command line (with --resume it replaces the checkpoint's)
   bool no_augment = false;
+  double dist_timeout_s = 1800;  // a distributed run's collective timeout (PyTorch's default, 30 minutes)
 };
 
 /// Epochs of a default run. The CNN's test accuracy passes 0.92 at its 15th epoch (README, Speed), so both
@@ -101,9 +103,17 @@ void run_train(TrainArgs a) {
   KILN_CHECK(!a.out.empty(), "--out must name a folder, got an empty string");
   KILN_CHECK(a.limit >= 0, "--limit must be 0 (all the training images) or a positive count, got ", a.limit);
   KILN_CHECK(a.workers >= -1, "--workers must be -1 (automatic), 0 or a positive count, got ", a.workers);
-  auto [device, why] = choose_device(a.device);
-  std::ostream& log = a.json ? std::cerr : std::cout;
+  KILN_CHECK(std::isfinite(a.dist_timeout_s) && a.dist_timeout_s > 0, "--dist-timeout must be a positive number of "
+             "seconds, got ", a.dist_timeout_s);
+  auto [device, why] = choose_device(device_for_rank(a.device));
+  // Launched as one rank of several (kiln launch, torchrun, srun): join the job; rank 0 alone prints and saves.
+  TrainJob job = join_job(device, std::chrono::milliseconds(static_cast<int64_t>(a.dist_timeout_s * 1000)));
+  std::ostream silent(nullptr);
+  std::ostream& log = !job.is_main() ? silent : a.json ? std::cerr : std::cout;
   log << "device: " << why << "\n";
+  if (job.distributed())
+    log << "distributed: " << job.world << " ranks (" << job.group->backend() << "), --batch-size " << a.batch_size
+        << " per rank\n";
   // Before anything runs on the device: an op without a deterministic path then throws instead of varying.
   set_deterministic(a.deterministic);
 
@@ -140,8 +150,9 @@ void run_train(TrainArgs a) {
     train::BatchSizeResult found = train::find_max_batch_size(
         *net, [&net](const Tensor& x) { return net->forward(x); }, train::loss_by_name("cross_entropy"),
         *model.optimizer(), train::classification_batches(input, device), search);
-    batch_size = found.batch_size;
-    log << "batch size auto: " << found.explanation << "\n";
+    batch_size = common_batch_size(job, found.batch_size);
+    log << "batch size auto: " << found.explanation << (job.distributed() ? " (the smallest over the ranks: " +
+                                                          std::to_string(batch_size) + ")" : std::string()) << "\n";
   }
   model.metadata() = {{"model", a.model},       {"hidden", a.hidden},
                       {"dataset", task.dataset}, {"inputs", "784"},
@@ -154,7 +165,7 @@ void run_train(TrainArgs a) {
   const bool augment = a.model == "cnn" && !a.no_augment;
   model.metadata()["augment"] = augment ? "crop2,flip" : "none";
 
-  make_dirs(a.out);
+  if (job.is_main()) make_dirs(a.out);
   std::string ckpt_path = a.out + "/checkpoint.safetensors", metrics_path = a.out + "/metrics.jsonl";
   int initial_epoch = 0;
   std::vector<train::EpochLogs> previous;
@@ -198,27 +209,38 @@ void run_train(TrainArgs a) {
     log << "resuming from " << ckpt_path << " after epoch " << initial_epoch << "\n";
   }
 
+  // After the restore: DDP broadcasts rank 0's weights, so every replica starts from the same ones.
+  wrap_model(job, net.ptr());
+
   int workers = a.workers >= 0 ? a.workers : (device.is_cuda() ? 2 : 0);
   auto train_set = std::make_shared<data::TensorDataset>(train_split.images, train_split.labels);
   auto test_set = std::make_shared<data::TensorDataset>(test_split.images, test_split.labels);
-  auto train_opts = data::DataLoaderOptions(batch_size).shuffle(true).seed(a.seed).num_workers(workers);
+  // Each rank's loader seed differs, so the ranks' augmentations differ; the shuffle is the sampler's, shared.
+  auto train_opts = data::DataLoaderOptions(batch_size).shuffle(true).seed(a.seed + static_cast<uint64_t>(job.rank))
+                        .num_workers(workers);
+  shard(job, train_opts, train_split.images.size(0), true, a.seed);
   if (augment) train_opts.transform(data::Compose({data::RandomCrop(28, 2), data::RandomHorizontalFlip()}));
   auto test_opts = data::DataLoaderOptions(1000).num_workers(workers);
+  shard(job, test_opts, test_split.images.size(0), false, a.seed);
   if (device.is_cuda()) {
     train_opts.pin_memory(true).device(device);
     test_opts.pin_memory(true).device(device);
   }
   data::DataLoader train_loader(train_set, train_opts), test_loader(test_set, test_opts);
 
-  std::vector<std::shared_ptr<train::Callback>> callbacks = {
-      std::make_shared<train::ProgressLogger>(a.epochs, a.json ? 0 : -1),
-      std::make_shared<train::ModelCheckpoint>(ckpt_path),
-      std::make_shared<train::JSONLinesLogger>(metrics_path, previous),
-      std::make_shared<PlotCallback>(a.out + "/curves.png", previous)};
-  if (a.json) callbacks.erase(callbacks.begin());  // progress lines would mix with the JSON on stdout
+  // The averager comes first, so the progress line, the metrics and the checkpoint see the job's values.
+  std::vector<std::shared_ptr<train::Callback>> callbacks = {epoch_log_averager(job)};
+  if (job.is_main()) {
+    if (!a.json) callbacks.push_back(std::make_shared<train::ProgressLogger>(a.epochs, -1));  // JSON: stdout stays clean
+    callbacks.push_back(std::make_shared<train::ModelCheckpoint>(ckpt_path));
+    callbacks.push_back(std::make_shared<train::JSONLinesLogger>(metrics_path, previous));
+    callbacks.push_back(std::make_shared<PlotCallback>(a.out + "/curves.png", previous));
+  }
   train::History h = model.fit(train_loader, a.epochs, &test_loader, callbacks, initial_epoch);
 
-  train::EvalResult test = model.evaluate(test_loader);
+  train::EvalResult test = average_eval(job, model.evaluate(test_loader));
+  leave_job(job);
+  if (!job.is_main()) return;
   double seconds = std::chrono::duration<double>(clock::now() - t0).count();
   double train_seconds = 0, samples = 0;
   for (auto& e : h.epochs) {
@@ -235,13 +257,16 @@ void run_train(TrainArgs a) {
                         {"seconds_per_epoch", per_epoch},
                         {"samples_per_second", train_seconds > 0 ? samples / train_seconds : 0.0},
                         {"device", device.str()},
+                        {"world_size", job.world},
                         {"batch_size", batch_size},
                         {"deterministic", a.deterministic},
                         {"out", a.out}};
     std::cout << j.dump() << std::endl;
   } else {
-    std::printf("test accuracy %.4f (loss %.4f) after %d epochs on %s; %.2fs per epoch, %.1fs in all\n", test.accuracy,
-                test.loss, a.epochs, device.str().c_str(), per_epoch, seconds);
+    std::printf("test accuracy %.4f (loss %.4f) after %d epochs on %s%s; %.2fs per epoch, %.1fs in all, %.0f samples/s\n",
+                test.accuracy, test.loss, a.epochs, device.str().c_str(),
+                job.distributed() ? (" x " + std::to_string(job.world) + " ranks").c_str() : "", per_epoch, seconds,
+                train_seconds > 0 ? samples / train_seconds : 0.0);
     std::printf("wrote %s, %s and %s/curves.png\n", ckpt_path.c_str(), metrics_path.c_str(), a.out.c_str());
   }
 }
@@ -249,7 +274,8 @@ void run_train(TrainArgs a) {
 
 void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand("train", "Train a classifier on Fashion-MNIST (or MNIST) on the best device present");
+  auto* cmd = app.add_subcommand("train", "Train a classifier on Fashion-MNIST (or MNIST) on the best device present; under `kiln launch -n N`, "
+                                 "data-parallel over N ranks (DDP; rank 0 prints and saves)");
   cmd->add_option("--dataset", args->dataset, "fashion-mnist or mnist")->capture_default_str();
   cmd->add_option("--data", args->data_dir, "Folder with the IDX files (default: Debian's dataset-fashion-mnist)");
   cmd->add_option("--model", args->model, "Model: mlp, or cnn (two conv blocks with BatchNorm)")->capture_default_str();
@@ -259,7 +285,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--no-augment", args->no_augment, "cnn: no random crop (padding 2) and horizontal flip of training images");
   cmd->add_option("--batch-size", args->batch_size,
                   "Samples per batch, or 'auto': the largest whose training step fits in memory (GPU memory, or on "
-                  "the CPU the available RAM)")
+                  "the CPU the available RAM). Distributed (kiln launch): per rank, as PyTorch's DDP, so the global "
+                  "batch is N times this")
       ->capture_default_str();
   CLI::Option* lr = cmd->add_option("--lr", args->lr, "Learning rate (with --resume: replaces the checkpoint's)");
   lr->capture_default_str();
@@ -272,6 +299,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "Output folder: checkpoint, metrics.jsonl, curves.png")->capture_default_str();
   cmd->add_flag("--resume", args->resume, "Continue from the checkpoint in --out");
   cmd->add_flag("--json", args->json, "Print a JSON object with the results as the last line");
+  cmd->add_option("--dist-timeout", args->dist_timeout_s,
+                  "Distributed runs: seconds a collective may wait for the other ranks before failing")
+      ->capture_default_str();
   cmd->add_flag("--deterministic", args->deterministic,
                 "Bit-identical runs on the same device (kiln::set_deterministic: ordered GPU sums instead of atomics)");
   cmd->callback([args, lr] {
