@@ -42,10 +42,14 @@ void check_replicas_match(const Module& module, dist::ProcessGroup& group) {
   const int world = group.size();
   if (world == 1) return;
   std::vector<Entry> mine = entries_of(module);
+  // The tables travel on the parameters' device: the group's backend may take only that one (nccl: CUDA).
+  const Device dev = mine.empty() ? Device("cpu") : mine.front().t.device();
   auto gather = [&](const Tensor& t) {
+    Tensor sent = t.to(dev);
     std::vector<Tensor> outs;
-    for (int r = 0; r < world; ++r) outs.push_back(empty(t.sizes(), TensorOptions(kInt64)));
-    group.all_gather(outs, t)->wait();
+    for (int r = 0; r < world; ++r) outs.push_back(empty(t.sizes(), TensorOptions(kInt64).device(dev)));
+    group.all_gather(outs, sent)->synchronize();
+    for (Tensor& o : outs) o = o.cpu();
     return outs;
   };
   auto counts = gather(full({1}, static_cast<int64_t>(mine.size()), TensorOptions(kInt64)));

@@ -22,10 +22,11 @@ int env_int(const char* name) {
 }
 
 // Runs one float64 all_reduce over `values` in place.
-void reduce_in_place(const TrainJob& job, std::vector<double>& values, dist::ReduceOp op) {
-  Tensor t = tensor(values, {static_cast<int64_t>(values.size())});
-  job.group->all_reduce(t, op)->wait();
-  values = t.to_vector<double>();
+template <typename T>
+void reduce_in_place(const TrainJob& job, std::vector<T>& values, dist::ReduceOp op) {
+  Tensor t = tensor(values, {static_cast<int64_t>(values.size())}).to(job.device);
+  job.group->all_reduce(t, op)->synchronize();
+  values = t.cpu().to_vector<T>();
 }
 
 class EpochLogAverager : public train::Callback {
@@ -71,6 +72,7 @@ std::string device_for_rank(const std::string& spec) {
 
 TrainJob join_job(const Device& device, std::chrono::milliseconds timeout) {
   TrainJob job;
+  job.device = device;
   if (launched_world_size() <= 1) return job;
   // NCCL moves CUDA tensors; Gloo the CPU's.
   job.group = dist::init_process_group(device.is_cuda() ? "nccl" : "gloo", {timeout});
@@ -90,9 +92,9 @@ void shard(const TrainJob& job, data::DataLoaderOptions& options, int64_t n, boo
 
 int64_t common_batch_size(const TrainJob& job, int64_t mine) {
   if (!job.distributed()) return mine;
-  Tensor t = full({1}, mine, TensorOptions(kInt64));
-  job.group->all_reduce(t, dist::ReduceOp::Min)->wait();
-  return t.to_vector<int64_t>()[0];
+  std::vector<int64_t> v = {mine};
+  reduce_in_place(job, v, dist::ReduceOp::Min);
+  return v[0];
 }
 
 std::shared_ptr<train::Callback> epoch_log_averager(const TrainJob& job) {
@@ -110,9 +112,7 @@ train::EvalResult average_eval(const TrainJob& job, train::EvalResult mine) {
   std::vector<int64_t> flat;
   for (const auto& row : mine.confusion) flat.insert(flat.end(), row.begin(), row.end());
   if (!flat.empty()) {  // every rank has the same classes, so the same matrix shape
-    Tensor t = tensor(flat, {static_cast<int64_t>(flat.size())});
-    job.group->all_reduce(t, dist::ReduceOp::Sum)->wait();
-    flat = t.to_vector<int64_t>();
+    reduce_in_place(job, flat, dist::ReduceOp::Sum);
     size_t k = 0;
     for (auto& row : mine.confusion)
       for (auto& v : row) v = flat[k++];
@@ -122,7 +122,7 @@ train::EvalResult average_eval(const TrainJob& job, train::EvalResult mine) {
 
 void leave_job(TrainJob& job) {
   if (!job.distributed()) return;
-  job.group->barrier()->wait();  // no rank tears down the store while another still uses it
+  job.group->barrier()->synchronize();  // no rank tears down the store while another still uses it
   job.ddp.reset();
   job.group.reset();
   dist::destroy_process_group();

@@ -15,6 +15,7 @@ namespace kiln::cli {
 /// This process's part in a distributed `kiln train`; a run of one process has world 1 and no group.
 struct TrainJob {
   int rank = 0, world = 1;
+  Device device;  ///< the training device; small collectives (logs, batch size) travel on it (nccl: CUDA only)
   std::shared_ptr<dist::ProcessGroup> group;       ///< null when world == 1
   std::unique_ptr<nn::DistributedDataParallel> ddp;
   /// Rank 0 alone prints, writes metrics and plots, and saves checkpoints.
