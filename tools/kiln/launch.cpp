@@ -34,9 +34,20 @@ struct LaunchArgs {
   std::vector<std::string> command;
 };
 
-// Written by the signal handler, read by the supervising loop.
+// Written by the signal handlers, read by the supervising loop. A byte on the self-pipe wakes its poll() at once,
+// so the first rank to exit is reaped first (a peer that then fails because it lost that rank comes second).
 volatile std::sig_atomic_t g_signal = 0;
-void on_signal(int sig) { g_signal = sig; }
+int g_wake[2] = {-1, -1};
+void wake() {
+  int saved = errno;
+  if (g_wake[1] >= 0) (void)!::write(g_wake[1], "x", 1);
+  errno = saved;
+}
+void on_signal(int sig) {
+  g_signal = sig;
+  wake();
+}
+void on_child(int) { wake(); }
 
 // A port that was free a moment ago (bound with port 0, then released), as torchrun picks one.
 int free_port() {
@@ -105,7 +116,10 @@ void forward(Child& c, int stream, bool at_eof) {
 // reaches only the launcher, which forwards it), stdin from /dev/null, torchrun's variables.
 void spawn(Child& c, const LaunchArgs& a, const std::vector<std::string>& env, bool prefix) {
   int out[2] = {-1, -1}, err[2] = {-1, -1};
-  if (prefix) KILN_CHECK(::pipe(out) == 0 && ::pipe(err) == 0, "kiln launch: pipe failed: ", std::strerror(errno));
+  // Close-on-exec: a later rank must not inherit an earlier rank's pipes (dup2 clears the flag on 1 and 2).
+  if (prefix)
+    KILN_CHECK(::pipe2(out, O_CLOEXEC) == 0 && ::pipe2(err, O_CLOEXEC) == 0, "kiln launch: pipe failed: ",
+               std::strerror(errno));
   std::vector<char*> argv;
   for (const auto& s : a.command) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);
@@ -162,10 +176,14 @@ int run_launch(const LaunchArgs& a) {
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   std::string omp = std::getenv("OMP_NUM_THREADS") ? "" : std::to_string(std::max(1u, cores / static_cast<unsigned>(a.nproc)));
 
+  KILN_CHECK(::pipe2(g_wake, O_NONBLOCK | O_CLOEXEC) == 0, "kiln launch: pipe failed: ", std::strerror(errno));
   struct sigaction sa{};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  sa.sa_handler = on_child;
+  sa.sa_flags = SA_NOCLDSTOP;
+  ::sigaction(SIGCHLD, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
   std::vector<Child> children(static_cast<size_t>(a.nproc));
@@ -187,8 +205,8 @@ int run_launch(const LaunchArgs& a) {
   bool stopping = false;
   std::chrono::steady_clock::time_point kill_at;
   for (;;) {
-    std::vector<pollfd> fds;
-    std::vector<std::pair<Child*, int>> who;
+    std::vector<pollfd> fds = {{g_wake[0], POLLIN, 0}};
+    std::vector<std::pair<Child*, int>> who = {{nullptr, 0}};
     for (auto& c : children)
       for (int s = 0; s < 2; ++s)
         if (c.fd[s] >= 0) {
@@ -197,9 +215,12 @@ int run_launch(const LaunchArgs& a) {
         }
     int running = 0;
     for (auto& c : children) running += c.running;
-    if (running == 0 && fds.empty()) break;
+    if (running == 0 && fds.size() == 1) break;
     ::poll(fds.data(), fds.size(), 50);
-    for (size_t i = 0; i < fds.size(); ++i)
+    char drain[64];
+    while (::read(g_wake[0], drain, sizeof drain) > 0) {
+    }
+    for (size_t i = 1; i < fds.size(); ++i)
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) forward(*who[i].first, who[i].second, false);
     for (auto& c : children) {
       if (!c.running || ::waitpid(c.pid, &c.status, WNOHANG) != c.pid) continue;
