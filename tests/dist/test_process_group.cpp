@@ -117,7 +117,7 @@ void expect_all_pass(const test::GroupResult& g) {
 
 TEST(ProcessGroupSpawned, CollectivesOnTwoRanks) { expect_all_pass(test::spawn_group(2, "collectives", kHardLimit)); }
 
-// Three ranks: Gloo's halving-doubling reduce_scatter takes its path for a size that is not a power of two.
+// Three ranks: a world size that is not a power of two (reduce_scatter's slices, Gloo's ring steps).
 TEST(ProcessGroupSpawned, CollectivesOnThreeRanks) { expect_all_pass(test::spawn_group(3, "collectives", kHardLimit)); }
 
 TEST(ProcessGroupSpawned, CollectivesOnFourRanks) { expect_all_pass(test::spawn_group(4, "collectives", kHardLimit)); }
