@@ -51,6 +51,22 @@ if(NOT KILN_GLOO STREQUAL "OFF")
 endif()
 message(STATUS "kiln: Gloo backend ${KILN_WITH_GLOO}")
 
+# NCCL, the GPU process-group backend (src/dist/nccl/): only its header is needed at build time. libnccl.so.2 is
+# loaded with dlopen on the first NCCL group, as cuBLAS is, so libkiln has no link dependency on it.
+set(KILN_NCCL "AUTO" CACHE STRING "Build the NCCL process-group backend: AUTO (with CUDA, when nccl.h is found), ON or OFF")
+set_property(CACHE KILN_NCCL PROPERTY STRINGS AUTO ON OFF)
+set(KILN_WITH_NCCL OFF)
+if(NOT KILN_NCCL STREQUAL "OFF" AND KILN_WITH_CUDA)
+  find_path(KILN_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  if(KILN_NCCL_INCLUDE_DIR)
+    set(KILN_WITH_NCCL ON)
+  endif()
+endif()
+if(KILN_NCCL STREQUAL "ON" AND NOT KILN_WITH_NCCL)
+  message(FATAL_ERROR "KILN_NCCL=ON but CUDA is off or nccl.h was not found (install NCCL's development files)")
+endif()
+message(STATUS "kiln: NCCL backend ${KILN_WITH_NCCL}")
+
 # oneDNN (Debian's libdnnl-dev, OpenMP runtime): the CPU's float32 convolution primitives, on kiln's OpenMP pool.
 # Found by hand: Debian's dnnl-config.cmake also demands the OpenCL development files, which kiln does not use.
 # Off (the GPU bundle, whose size limit a 40 MB libdnnl would break), float32 convolutions take the im2col path.

@@ -59,9 +59,9 @@ rm -rf "$bundle"
 mkdir -p "$bundle"/{bin,lib,tests/data,bench/pytorch,examples,data}
 cp "$build_dir"/lib/libkiln.so.0 "$bundle/lib/libkiln.so.0"  # the soname the programs ask for; no symlinks
 cp "$build_dir"/bin/kiln "$bundle/bin/"
-cp "$build_dir"/tests/kiln_tests "$bundle/tests/"
+cp "$build_dir"/tests/kiln_tests "$build_dir"/tests/dist/kiln_dist_tests "$bundle/tests/"
 cp tests/data/*.json tests/data/*.safetensors "$bundle/tests/data/"
-cp "$build_dir"/bench/kiln_bench "$bundle/bench/"
+cp "$build_dir"/bench/kiln_bench "$build_dir"/bench/kiln_nccl_bandwidth "$bundle/bench/"
 cp bench/pytorch/*.py bench/pytorch/*.cpp "$bundle/bench/pytorch/"
 cp "$build_dir"/examples/example_quickstart "$build_dir"/examples/example_two_layer_classifier "$bundle/examples/"
 # Shared libraries that travel in lib/: GCC's C++, unwinder and OpenMP runtimes (one copy per process, shared by
@@ -78,7 +78,7 @@ copy_needed() {  # copy_needed ELF SONAME...: copies each SONAME as ldd resolves
 }
 copy_needed "$build_dir/lib/libkiln.so.0" libstdc++.so.6 libgcc_s.so.1 libgomp.so.1
 copy_needed "$build_dir/bench/kiln_bench" libbenchmark.so.1debian
-strip --strip-unneeded "$bundle"/lib/*.so* "$bundle"/bin/* "$bundle"/tests/kiln_tests "$bundle"/bench/kiln_* \
+strip --strip-unneeded "$bundle"/lib/*.so* "$bundle"/bin/* "$bundle"/tests/kiln_tests "$bundle"/tests/kiln_dist_tests "$bundle"/bench/kiln_* \
   "$bundle"/examples/*
 python3 scripts/fashion-subset.py "$fashion" "$bundle/data/fashion-mnist" --train "$train_images" --test "$test_images"
 cp scripts/gpu-runner.sh "$bundle/run.sh"

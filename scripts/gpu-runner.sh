@@ -569,6 +569,27 @@ step_examples() {
   record examples "$(status_of "$RC")" "$SECS" "$( ((RC == 0)) || tail_note "$LOGS/examples.log")"
 }
 
+# NCCL on one GPU: kiln_dist_tests' Nccl* cases (collectives on a one-rank communicator, DDP over it), then
+# kiln_nccl_bandwidth's all_reduce figures. NCCL (218 MB) is not in the bundle: kiln loads the machine's
+# libnccl.so.2; without one both parts say so and the step is skipped. Several GPUs (real traffic between ranks)
+# are not tested here.
+step_nccl() {
+  local log=$LOGS/nccl.log bw=$LOGS/nccl_bandwidth.log status note='' figs=()
+  run_logged nccl 60 "${KILN_ENV[@]}" KILN_REQUIRE_GPU=1 "$BUNDLE/tests/kiln_dist_tests" --gtest_filter='Nccl*' --gtest_color=no
+  if grep -q 'cannot load NCCL' "$log"; then
+    record nccl skipped "$SECS" "no libnccl.so.2 on this machine (not bundled): $(tail_note "$log")"
+    return
+  fi
+  gtest_record nccl "$(status_of "$RC")" "" pass
+  run_logged nccl_bandwidth 60 "${KILN_ENV[@]}" "$BUNDLE/bench/kiln_nccl_bandwidth" 1 16 128 512
+  status=$(status_of "$RC")
+  # Rows: bytes iters time_us algbw busbw.
+  mapfile -t figs < <(awk '$1 ~ /^[0-9]+$/ { printf "allreduce_%dMiB_us=%s\nallreduce_%dMiB_algbw_GBps=%s\n", $1 / 1048576, $3, $1 / 1048576, $4 }' "$bw")
+  ((${#figs[@]} > 0)) || [[ $status != pass ]] || status=fail note="no bandwidth rows in nccl_bandwidth.log"
+  [[ $status == pass || -n $note ]] || note=$(tail_note "$bw")
+  record nccl_bandwidth "$status" "$SECS" "$note" "${figs[@]}"
+}
+
 # ---- the run: GPU checks first, then the slowest (the sanitizers), so the budget cuts the least ----
 CUDA_TESTS='*cuda*:*CUDA*:TensorPinned.*-CUDALargeTensor.*'
 ALLOCATOR_TESTS='CUDACachingAllocator.*:CUDAPinnedAllocator.*:CUDARecordStream.*:CUDAOpStream.*:TensorPinned.*'
@@ -590,6 +611,7 @@ step_gemm_vs_torch
 gtest_step oom_recovery 60 'CUDAMemoryLimit.*:CUDACachingAllocator.OutOfMemory*:FindMaxBatchSizeCUDA.*' pass
 step_compare
 step_deterministic
+step_nccl
 step_train cuda
 step_train_amp bf16
 step_train_amp fp16

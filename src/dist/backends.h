@@ -10,4 +10,8 @@ namespace kiln::dist::detail {
 std::shared_ptr<ProcessGroup> make_gloo_group(std::shared_ptr<Store> store, int rank, int size,
                                               const ProcessGroupOptions& options);
 
+/// NCCL on CUDA tensors (src/dist/nccl/); without KILN_NCCL the stand-in throws NotImplemented.
+std::shared_ptr<ProcessGroup> make_nccl_group(std::shared_ptr<Store> store, int rank, int size,
+                                              const ProcessGroupOptions& options);
+
 }  // namespace kiln::dist::detail

@@ -11,10 +11,6 @@ namespace {
 
 using Factory = std::shared_ptr<ProcessGroup> (*)(std::shared_ptr<Store>, int, int, const ProcessGroupOptions&);
 
-std::shared_ptr<ProcessGroup> make_nccl_group(std::shared_ptr<Store>, int, int, const ProcessGroupOptions&) {
-  throw NotImplemented("dist: the \"nccl\" backend is not implemented yet; use \"gloo\" with CPU tensors");
-}
-
 // One row per backend name; adding a backend is a row and its factory (see docs/ARCHITECTURE.md).
 struct BackendRow {
   const char* name;
@@ -22,7 +18,7 @@ struct BackendRow {
 };
 constexpr BackendRow kBackends[] = {
     {"gloo", detail::make_gloo_group},
-    {"nccl", make_nccl_group},
+    {"nccl", detail::make_nccl_group},
 };
 
 std::mutex default_mu;
@@ -81,6 +77,25 @@ std::shared_ptr<Work> ProcessGroup::all_gather(const std::vector<Tensor>& output
     check_tensor("all_gather", out);
   }
   return run_all_gather(outputs, input);
+}
+
+std::shared_ptr<Work> ProcessGroup::reduce_scatter(const Tensor& output, const std::vector<Tensor>& inputs,
+                                                   ReduceOp op) {
+  check_dense("reduce_scatter", output, "the output");
+  check_tensor("reduce_scatter", output);
+  KILN_CHECK_DTYPE(op != ReduceOp::Avg || is_floating_point(output.dtype()), "dist::reduce_scatter: avg needs a "
+                   "floating tensor, got ", output.dtype(), "; use sum and divide by the world size in floating point");
+  KILN_CHECK(static_cast<int>(inputs.size()) == size_, "dist::reduce_scatter: needs one input per rank (", size_,
+             "), got ", inputs.size());
+  for (const auto& in : inputs) {
+    check_dense("reduce_scatter", in, "an input");
+    KILN_CHECK_SHAPE(in.sizes() == output.sizes(), "dist::reduce_scatter: every input must be shaped like the output ",
+                     output.shape_str(), ", got ", in.shape_str());
+    KILN_CHECK_DTYPE(in.dtype() == output.dtype(), "dist::reduce_scatter: every input must have the output's dtype ",
+                     output.dtype(), ", got ", in.dtype());
+    check_tensor("reduce_scatter", in);
+  }
+  return run_reduce_scatter(output, inputs, op);
 }
 
 std::shared_ptr<Work> ProcessGroup::barrier() { return run_barrier(); }

@@ -5,6 +5,7 @@
 
 #include "kiln/autograd/autograd.h"
 #include "kiln/tensor/ops/creation.h"
+#include "nn/ddp_replica_check.h"
 
 namespace kiln::nn {
 
@@ -84,6 +85,8 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<Module> module,
   KILN_CHECK(module_ != nullptr, "DistributedDataParallel: the module is null");
   KILN_CHECK(options.bucket_cap_bytes > 0, "DistributedDataParallel: bucket_cap_bytes must be positive, got ",
              options.bucket_cap_bytes);
+  // A broadcast into a tensor of another size would corrupt memory or hang, so the shapes are compared first.
+  detail::check_replicas_match(*module_, *group_);
   // Every replica starts from rank 0's values.
   std::vector<std::shared_ptr<dist::Work>> works;
   for (const Tensor& t : module_->parameters()) works.push_back(group_->broadcast(t, 0));

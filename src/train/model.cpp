@@ -160,6 +160,7 @@ History Model::fit(data::DataLoader& train, int epochs, data::DataLoader* val,
       logs.val_loss = r.loss;
       logs.val_accuracy = r.accuracy;
     }
+    for (auto& cb : callbacks) cb->amend_epoch_logs(*this, logs);
     history.epochs.push_back(logs);
     for (auto& cb : callbacks) cb->on_epoch_end(*this, logs);
   }

@@ -83,6 +83,21 @@ void check_dtype(dist::ProcessGroup& pg, int64_t n) {
     pg.broadcast(t, root)->wait();
     check_values<T>(t, [&](int64_t i) { return input_value(root, i); }, "broadcast root " + std::to_string(root) + " " + tag);
   }
+  // reduce_scatter: slot k of rank r holds input_value(r, i + 1000 k), so this rank receives the reduction of
+  // every rank's slot r.
+  for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Avg, ReduceOp::Max, ReduceOp::Min}) {
+    if (op == ReduceOp::Avg && !std::is_floating_point<T>::value) continue;
+    std::vector<Tensor> ins;
+    for (int k = 0; k < w; ++k) {
+      std::vector<T> v(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<T>(input_value(r, i + 1000 * k));
+      ins.push_back(tensor(v, {n}));
+    }
+    Tensor out = zeros({n}, TensorOptions(dtype_of<T>));
+    pg.reduce_scatter(out, ins, op)->wait();
+    check_values<T>(out, [&](int64_t i) { return expected_reduce(op, w, i + 1000 * r); },
+                    std::string("reduce_scatter ") + dist::reduce_op_name(op) + " " + tag);
+  }
   std::vector<Tensor> outs;
   for (int k = 0; k < w; ++k) outs.push_back(zeros({n}, TensorOptions(dtype_of<T>)));
   pg.all_gather(outs, input_tensor<T>(r, n))->wait();
@@ -158,11 +173,15 @@ int peer_failure(bool kill_last) {
 
 }  // namespace
 
-int ddp_matches_single_process();  // scenario_ddp.cpp
+int ddp_matches_single_process();    // scenario_ddp.cpp
+int ddp_mismatched_shapes();         // scenario_ddp_failures.cpp
+int ddp_rank_killed_mid_training();  // likewise
 
 int run_scenario(const std::string& name) {
   try {
     if (name == "ddp") return ddp_matches_single_process();
+    if (name == "ddp_mismatch") return ddp_mismatched_shapes();
+    if (name == "ddp_kill_mid_training") return ddp_rank_killed_mid_training();
     if (name == "collectives") return collectives();
     if (name == "kill_last") return peer_failure(true);
     if (name == "stall_last") return peer_failure(false);

@@ -1,6 +1,8 @@
 // DistributedDataParallel on 2 and 4 spawned ranks gives single-process training's parameters (scenario_ddp.cpp).
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 #include "dist/spawn.h"
 #include "kiln/dist/process_group.h"
 #include "kiln/nn/container.h"
@@ -26,6 +28,20 @@ TEST(DistributedDataParallel, TwoRanksMatchSingleProcessWithSmallBuckets) {
 }
 
 TEST(DistributedDataParallel, FourRanksMatchSingleProcess) { expect_all_pass(spawn_group(4, "ddp", kHardLimit)); }
+
+// Rank 2 of 3 builds a wider layer: every rank raises DistError naming the parameter and the ranks' shapes.
+TEST(DistributedDataParallel, MismatchedShapesFailOnEveryRank) { expect_all_pass(spawn_group(3, "ddp_mismatch", kHardLimit)); }
+
+// The last of 3 ranks is killed at step 3: the others' backward raises DistError within the 3 s timeout.
+TEST(DistributedDataParallel, RankKilledMidTrainingFailsTheOthers) {
+  auto g = spawn_group(3, "ddp_kill_mid_training", kHardLimit, {"KILN_DIST_TEST_TIMEOUT_MS=3000"});
+  ASSERT_FALSE(g.timed_out) << g.dump();
+  EXPECT_EQ(g.ranks[2].signal, SIGKILL) << g.dump();
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(g.ranks[r].exit_code, 0) << g.dump();
+    EXPECT_NE(g.ranks[r].output.find("DistError at step 3"), std::string::npos) << g.dump();
+  }
+}
 
 }  // namespace
 }  // namespace kiln::test

@@ -105,6 +105,24 @@ TEST(TrainCallbacks, HooksAreCalledInOrder) {
   EXPECT_EQ(rec->calls, expected);
 }
 
+// amend_epoch_logs runs for every callback before any on_epoch_end, so a callback later in the list (and the
+// History) sees the amended values: how distributed training shows the ranks' averages.
+TEST(TrainCallbacks, AmendedEpochLogsReachEveryCallbackAndTheHistory) {
+  struct Replacer : train::Callback {
+    void amend_epoch_logs(train::Model&, EpochLogs& l) override { l.loss = 1000 + l.epoch; }
+  };
+  struct Seen : train::Callback {
+    std::vector<double> losses;
+    void on_epoch_end(train::Model&, const EpochLogs& l) override { losses.push_back(l.loss); }
+  };
+  Fixture f(0.1);
+  auto seen = std::make_shared<Seen>();
+  train::History h = f.fit(2, {seen, std::make_shared<Replacer>()});
+  EXPECT_EQ(seen->losses, (std::vector<double>{1000, 1001}));
+  ASSERT_EQ(h.epochs.size(), 2u);
+  EXPECT_EQ(h.epochs[1].loss, 1001);
+}
+
 // With lr 0 and a fixed batch order the epoch loss is exactly the same every epoch, so "loss" cannot improve:
 // patience 0 stops after the first epoch that fails to improve (the second).
 TEST(EarlyStopping, StopsWhenTheMonitorCannotImprove) {

@@ -33,6 +33,7 @@ void register_commands(CLI::App& app) {
   add_smi_command(app);
   add_compare_command(app);
   add_bench_command(app);
+  add_launch_command(app);
 }
 int exit_code() { return g_exit_code; }
 void set_exit_code(int code) { g_exit_code = code; }

@@ -19,6 +19,7 @@ void add_doctor_command(CLI::App& app);
 void add_smi_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_launch_command(CLI::App& app);
 /// A validator for unsigned options: CLI11 reads "-1" into an unsigned as 2^64-1; this refuses a minus sign.
 const CLI::Validator& no_minus_sign();
 /// Exit status set by the command that ran (0 unless it failed softly).

@@ -19,6 +19,7 @@
 #include "kiln/train/mirrored_strategy.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"
+#include "train_distributed.h"
 
 namespace kiln::cli {
 namespace {
@@ -39,6 +40,7 @@ struct TrainArgs {
   bool lr_given = false;  // --lr was on the command line (with --resume it replaces the checkpoint's)
   bool no_augment = false;
   bool summary = false;  // print nn::summary (layers, output shapes, parameters) before training
+  double dist_timeout_s = 1800;  // a distributed run's collective timeout (PyTorch's default, 30 minutes)
 };
 
 /// Epochs of a default run. The CNN's test accuracy passes 0.92 at its 15th epoch (README, Speed), so both
@@ -109,17 +111,27 @@ void run_train(TrainArgs a) {
   KILN_CHECK(a.workers >= -1, "--workers must be -1 (automatic), 0 or a positive count, got ", a.workers);
   KILN_CHECK(a.amp == "off" || a.amp == "bf16" || a.amp == "fp16", "--amp must be off, bf16 or fp16, got '",
              a.amp.substr(0, 40), "'");
+  KILN_CHECK(std::isfinite(a.dist_timeout_s) && a.dist_timeout_s > 0, "--dist-timeout must be a positive number of "
+             "seconds, got ", a.dist_timeout_s);
   // --gpus is checked first: without it, --device auto would quietly pick the CPU on a machine with no GPU.
   const std::vector<Device> gpus = a.gpus >= 0 ? gpus_flag_devices(a.gpus, a.device, cuda::device_count())
                                                : std::vector<Device>{};
-  auto [device, why] = gpus.empty() ? choose_device(a.device)
+  auto [device, why] = gpus.empty() ? choose_device(device_for_rank(a.device))
                                     : std::pair<Device, std::string>(gpus[0], "--gpus " + std::to_string(a.gpus) +
                                                                                   ": DataParallel over cuda:0..cuda:" +
                                                                                   std::to_string(a.gpus - 1));
   KILN_CHECK_DTYPE(a.amp != "fp16" || device.is_cuda(), "--amp fp16 needs a CUDA device (this run is on ", device.str(),
                    "); on the CPU use --amp bf16");
-  std::ostream& log = a.json ? std::cerr : std::cout;
+  // Launched as one rank of several (kiln launch, torchrun, srun): join the job; rank 0 alone prints and saves.
+  TrainJob job = join_job(device, std::chrono::milliseconds(static_cast<int64_t>(a.dist_timeout_s * 1000)));
+  KILN_CHECK(!job.distributed() || gpus.empty(), "--gpus (several GPUs in one process) cannot be combined with a "
+             "distributed launch: give each rank one GPU instead (kiln launch -n N -- kiln train --device cuda)");
+  std::ostream silent(nullptr);
+  std::ostream& log = !job.is_main() ? silent : a.json ? std::cerr : std::cout;
   log << "device: " << why << "\n";
+  if (job.distributed())
+    log << "distributed: " << job.world << " ranks (" << job.group->backend() << "), --batch-size " << a.batch_size
+        << " per rank\n";
   // Before anything runs on the device: an op without a deterministic path then throws instead of varying.
   set_deterministic(a.deterministic);
 
@@ -164,8 +176,9 @@ void run_train(TrainArgs a) {
     train::BatchSizeResult found = train::find_max_batch_size(
         *net, [&net](const Tensor& x) { return net->forward(x); }, train::loss_by_name("cross_entropy"),
         *model.optimizer(), train::classification_batches(input, device), search);
-    batch_size = found.batch_size;
-    log << "batch size auto: " << found.explanation << "\n";
+    batch_size = common_batch_size(job, found.batch_size);
+    log << "batch size auto: " << found.explanation << (job.distributed() ? " (the smallest over the ranks: " +
+                                                          std::to_string(batch_size) + ")" : std::string()) << "\n";
   }
   model.metadata() = {{"model", a.model},       {"hidden", a.hidden},
                       {"dataset", task.dataset}, {"inputs", "784"},
@@ -178,7 +191,7 @@ void run_train(TrainArgs a) {
   const bool augment = a.model != "mlp" && !a.no_augment;
   model.metadata()["augment"] = augment ? "crop2,flip" : "none";
 
-  make_dirs(a.out);
+  if (job.is_main()) make_dirs(a.out);
   std::string ckpt_path = a.out + "/checkpoint.safetensors", metrics_path = a.out + "/metrics.jsonl";
   int initial_epoch = 0;
   std::vector<train::EpochLogs> previous;
@@ -223,27 +236,38 @@ void run_train(TrainArgs a) {
     log << "resuming from " << ckpt_path << " after epoch " << initial_epoch << "\n";
   }
 
+  // After the restore: DDP broadcasts rank 0's weights, so every replica starts from the same ones.
+  wrap_model(job, net.ptr());
+
   int workers = a.workers >= 0 ? a.workers : (device.is_cuda() ? 2 : 0);
   auto train_set = std::make_shared<data::TensorDataset>(train_split.images, train_split.labels);
   auto test_set = std::make_shared<data::TensorDataset>(test_split.images, test_split.labels);
-  auto train_opts = data::DataLoaderOptions(batch_size).shuffle(true).seed(a.seed).num_workers(workers);
+  // Each rank's loader seed differs, so the ranks' augmentations differ; the shuffle is the sampler's, shared.
+  auto train_opts = data::DataLoaderOptions(batch_size).shuffle(true).seed(a.seed + static_cast<uint64_t>(job.rank))
+                        .num_workers(workers);
+  shard(job, train_opts, train_split.images.size(0), true, a.seed);
   if (augment) train_opts.transform(data::Compose({data::RandomCrop(28, 2), data::RandomHorizontalFlip()}));
   auto test_opts = data::DataLoaderOptions(1000).num_workers(workers);
+  shard(job, test_opts, test_split.images.size(0), false, a.seed);
   if (device.is_cuda()) {
     train_opts.pin_memory(true).device(device);
     test_opts.pin_memory(true).device(device);
   }
   data::DataLoader train_loader(train_set, train_opts), test_loader(test_set, test_opts);
 
-  std::vector<std::shared_ptr<train::Callback>> callbacks = {
-      std::make_shared<train::ProgressLogger>(a.epochs, a.json ? 0 : -1),
-      std::make_shared<train::ModelCheckpoint>(ckpt_path),
-      std::make_shared<train::JSONLinesLogger>(metrics_path, previous),
-      std::make_shared<PlotCallback>(a.out + "/curves.png", previous)};
-  if (a.json) callbacks.erase(callbacks.begin());  // progress lines would mix with the JSON on stdout
+  // The averager comes first, so the progress line, the metrics and the checkpoint see the job's values.
+  std::vector<std::shared_ptr<train::Callback>> callbacks = {epoch_log_averager(job)};
+  if (job.is_main()) {
+    if (!a.json) callbacks.push_back(std::make_shared<train::ProgressLogger>(a.epochs, -1));  // JSON: stdout stays clean
+    callbacks.push_back(std::make_shared<train::ModelCheckpoint>(ckpt_path));
+    callbacks.push_back(std::make_shared<train::JSONLinesLogger>(metrics_path, previous));
+    callbacks.push_back(std::make_shared<PlotCallback>(a.out + "/curves.png", previous));
+  }
   train::History h = model.fit(train_loader, a.epochs, &test_loader, callbacks, initial_epoch);
 
-  train::EvalResult test = model.evaluate(test_loader);
+  train::EvalResult test = average_eval(job, model.evaluate(test_loader));
+  leave_job(job);
+  if (!job.is_main()) return;
   double seconds = std::chrono::duration<double>(clock::now() - t0).count();
   double train_seconds = 0, samples = 0;
   for (auto& e : h.epochs) {
@@ -260,14 +284,17 @@ void run_train(TrainArgs a) {
                         {"seconds_per_epoch", per_epoch},
                         {"samples_per_second", train_seconds > 0 ? samples / train_seconds : 0.0},
                         {"device", device.str()},
+                        {"world_size", job.world},
                         {"batch_size", batch_size},
                         {"deterministic", a.deterministic},
                         {"amp", a.amp},
                         {"out", a.out}};
     std::cout << j.dump() << std::endl;
   } else {
-    std::printf("test accuracy %.4f (loss %.4f) after %d epochs on %s; %.2fs per epoch, %.1fs in all\n", test.accuracy,
-                test.loss, a.epochs, device.str().c_str(), per_epoch, seconds);
+    std::printf("test accuracy %.4f (loss %.4f) after %d epochs on %s%s; %.2fs per epoch, %.1fs in all, %.0f samples/s\n",
+                test.accuracy, test.loss, a.epochs, device.str().c_str(),
+                job.distributed() ? (" x " + std::to_string(job.world) + " ranks").c_str() : "", per_epoch, seconds,
+                train_seconds > 0 ? samples / train_seconds : 0.0);
     std::printf("wrote %s, %s and %s/curves.png\n", ckpt_path.c_str(), metrics_path.c_str(), a.out.c_str());
   }
 }
@@ -275,7 +302,8 @@ void run_train(TrainArgs a) {
 
 void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand("train", "Train a classifier on Fashion-MNIST (or MNIST) on the best device present");
+  auto* cmd = app.add_subcommand("train", "Train a classifier on Fashion-MNIST (or MNIST) on the best device present; under `kiln launch -n N`, "
+                                 "data-parallel over N ranks (DDP; rank 0 prints and saves)");
   cmd->add_option("--dataset", args->dataset, "fashion-mnist or mnist")->capture_default_str();
   cmd->add_option("--data", args->data_dir, "Folder with the IDX files (default: Debian's dataset-fashion-mnist)");
   cmd->add_option("--model", args->model, "Model: mlp, cnn (two conv blocks with BatchNorm) or resnet (a small ResNet, 0.31M parameters)")->capture_default_str();
@@ -289,7 +317,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--summary", args->summary, "Print the model's layers, output shapes and parameter counts first");
   cmd->add_option("--batch-size", args->batch_size,
                   "Samples per batch, or 'auto': the largest whose training step fits in memory (GPU memory, or on "
-                  "the CPU the available RAM)")
+                  "the CPU the available RAM). Distributed (kiln launch): per rank, as PyTorch's DDP, so the global "
+                  "batch is N times this")
       ->capture_default_str();
   CLI::Option* lr = cmd->add_option("--lr", args->lr, "Learning rate (with --resume: replaces the checkpoint's)");
   lr->capture_default_str();
@@ -305,6 +334,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "Output folder: checkpoint, metrics.jsonl, curves.png")->capture_default_str();
   cmd->add_flag("--resume", args->resume, "Continue from the checkpoint in --out");
   cmd->add_flag("--json", args->json, "Print a JSON object with the results as the last line");
+  cmd->add_option("--dist-timeout", args->dist_timeout_s,
+                  "Distributed runs: seconds a collective may wait for the other ranks before failing")
+      ->capture_default_str();
   cmd->add_flag("--deterministic", args->deterministic,
                 "Bit-identical runs on the same device (kiln::set_deterministic: ordered GPU sums instead of atomics)");
   cmd->callback([args, lr] {

@@ -1,4 +1,4 @@
-// dist::ProcessGroup: collectives across processes (all_reduce, broadcast, all_gather, barrier) and the default group.
+// dist::ProcessGroup: collectives across processes (all_reduce, broadcast, all_gather, reduce_scatter, barrier) and the default group.
 #pragma once
 #include <chrono>
 #include <memory>
@@ -19,9 +19,14 @@ const char* reduce_op_name(ReduceOp op);
 class Work {
  public:
   virtual ~Work() = default;
-  /// Blocks until the collective has finished and rethrows its error (DistError). The wait is bounded: a
-  /// collective fails after the group's timeout.
+  /// Orders the caller after the collective and rethrows its error (DistError). CPU backends (gloo) block
+  /// until it has finished; the wait is bounded: a collective fails after the group's timeout. NCCL, as
+  /// PyTorch's, makes the caller's current CUDA stream wait instead (no host synchronisation): work queued on it
+  /// afterwards sees the result, and a timeout or peer failure aborts the collective (the next call throws).
   virtual void wait() = 0;
+  /// Blocks the host until the collective has finished (bounded by the timeout) and rethrows its error. For
+  /// CPU backends the same as wait().
+  virtual void synchronize() { wait(); }
   /// Whether the collective has finished, successfully or not; never blocks.
   virtual bool is_completed() = 0;
 };
@@ -56,6 +61,10 @@ class ProcessGroup {
   std::shared_ptr<Work> broadcast(const Tensor& tensor, int root = 0);
   /// outputs[i] receives rank i's input. outputs holds size() contiguous tensors shaped like input.
   std::shared_ptr<Work> all_gather(const std::vector<Tensor>& outputs, const Tensor& input);
+  /// output becomes the reduction over all ranks of their inputs[rank()] (torch.distributed.reduce_scatter).
+  /// inputs holds size() contiguous tensors shaped like output, with its dtype (output may be one of them).
+  std::shared_ptr<Work> reduce_scatter(const Tensor& output, const std::vector<Tensor>& inputs,
+                                       ReduceOp op = ReduceOp::Sum);
   /// Completes once every rank has called it.
   std::shared_ptr<Work> barrier();
 
@@ -64,6 +73,8 @@ class ProcessGroup {
   virtual std::shared_ptr<Work> run_all_reduce(const Tensor& tensor, ReduceOp op) = 0;
   virtual std::shared_ptr<Work> run_broadcast(const Tensor& tensor, int root) = 0;
   virtual std::shared_ptr<Work> run_all_gather(const std::vector<Tensor>& outputs, const Tensor& input) = 0;
+  virtual std::shared_ptr<Work> run_reduce_scatter(const Tensor& output, const std::vector<Tensor>& inputs,
+                                                   ReduceOp op) = 0;
   virtual std::shared_ptr<Work> run_barrier() = 0;
   /// Throws DeviceError/DTypeError when the backend cannot reduce or move `t` (op names the collective).
   virtual void check_tensor(const char* op, const Tensor& t) const = 0;

@@ -13,15 +13,18 @@ struct DistributedDataParallelOptions {
   int64_t bucket_cap_bytes = int64_t{25} << 20;
 };
 
-/// torch.nn.parallel.DistributedDataParallel for CPU processes. At construction every parameter and buffer of
-/// module is broadcast from rank 0, so all replicas start equal. Then, in each backward, every parameter's
+/// torch.nn.parallel.DistributedDataParallel: CPU tensors over gloo, CUDA tensors over nccl (one GPU per
+/// process). At construction the replicas' parameter and buffer shapes and dtypes are compared across ranks
+/// (dist::DistError on every rank naming the first difference), then every parameter and buffer of module is
+/// broadcast from rank 0, so all replicas start equal. Then, in each backward, every parameter's
 /// gradient is averaged across the group once it has been accumulated: parameters are cut into buckets in
 /// reverse registration order (roughly the order backward produces them); a bucket whose gradients are all
 /// ready is copied into one flat buffer and all-reduced asynchronously; the gradient of the last parameter to
 /// become ready waits for every bucket and copies the averages back into .grad. So after backward() returns,
 /// every rank holds the same averaged gradients, and optimizer steps keep the replicas equal.
 /// Requires: every parameter gets a gradient in every synchronised backward (otherwise nothing is averaged,
-/// and the next backward throws AutogradError naming the parameters), the same model on every rank, and CPU tensors the group's backend accepts.
+/// and the next backward throws AutogradError naming the parameters), the same model on every rank, and tensors the group's backend accepts. On CUDA the all-reduces run on the NCCL stream, overlapping the rest of
+/// backward; the compute stream waits for them (no host sync) before the averages are copied back.
 class DistributedDataParallel {
  public:
   /// group: the default group (dist::init_process_group) when null.

@@ -21,6 +21,9 @@ class Callback {
   /// After each optimizer step. batch counts from 0; num_batches is the epoch's total.
   virtual void on_batch_end(Model&, int64_t /*batch*/, int64_t /*num_batches*/) {}
   virtual void on_epoch_end(Model&, const EpochLogs&) {}
+  /// Before any callback's on_epoch_end (and before the History records them), a callback may amend the
+  /// epoch's logs: distributed training replaces each rank's values with the averages over the ranks.
+  virtual void amend_epoch_logs(Model&, EpochLogs&) {}
   virtual void on_train_end(Model&, const History&) {}
 };
 
