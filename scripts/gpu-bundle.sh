@@ -63,6 +63,7 @@ cp "$build_dir"/tests/kiln_tests "$bundle/tests/"
 cp tests/data/*.json tests/data/*.safetensors "$bundle/tests/data/"
 cp "$build_dir"/bench/kiln_bench "$build_dir"/bench/kiln_seed_mlp "$bundle/bench/"
 cp bench/pytorch/*.py "$bundle/bench/pytorch/"
+cp bench/torch_mlp_epoch.py "$bundle/bench/"  # fashion_cnn.py's data reader
 cp "$build_dir"/examples/example_quickstart "$build_dir"/examples/example_two_layer_classifier "$bundle/examples/"
 # Shared libraries that travel in lib/: GCC's C++, unwinder and OpenMP runtimes (one copy per process, shared by
 # libkiln.so and the programs: cmake/KilnPortable.cmake says why), and for kiln_bench Google Benchmark, which

@@ -4,6 +4,7 @@
 Run side by side with kiln on the same machine (2 threads each):
     OMP_NUM_THREADS=2 build/bin/kiln train --model cnn --device cpu --epochs 1 --json --out /tmp/kiln-cnn
     python3 bench/pytorch/fashion_cnn.py --threads 2 --epochs 1
+On a GPU (as the GPU runner does): --device cuda; the augmentation stays on the CPU, as kiln's data transforms.
 Prints one JSON line with seconds per epoch, samples/s and test accuracy.
 """
 import argparse
@@ -48,8 +49,12 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--tf32", action="store_true",
+                    help="let cuDNN use TF32 for float32 convolutions (PyTorch's default; kiln's is full float32)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    torch.backends.cudnn.allow_tf32 = args.tf32  # the same arithmetic as kiln unless asked
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     xtr, ytr = load(args.data, "train")
@@ -57,7 +62,8 @@ def main():
     xtr, xte = xtr.reshape(-1, 1, 28, 28), xte.reshape(-1, 1, 28, 28)
     if args.limit:
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
-    model = build_cnn()
+    dev = torch.device(args.device)
+    model = build_cnn().to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     n = xtr.shape[0]
@@ -70,13 +76,15 @@ def main():
             idx = perm[i:i + args.batch_size]
             xb = xtr[idx] if args.no_augment else augment(xtr[idx], gen)
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), ytr[idx])
+            loss = loss_fn(model(xb.to(dev)), ytr[idx].to(dev))
             loss.backward()
             opt.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
         epoch_times.append(time.perf_counter() - start)
     model.eval()
     with torch.no_grad():
-        acc = sum((model(xte[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item()
+        acc = sum((model(xte[i:i + 1000].to(dev)).argmax(1).cpu() == yte[i:i + 1000]).sum().item()
                   for i in range(0, xte.shape[0], 1000)) / xte.shape[0]
     print(json.dumps({"framework": "pytorch " + torch.__version__, "threads": args.threads, "epochs": args.epochs,
                       "seconds_per_epoch": sum(epoch_times) / len(epoch_times), "best_epoch_seconds": min(epoch_times),
