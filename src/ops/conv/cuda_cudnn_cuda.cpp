@@ -42,8 +42,9 @@ cudnnDataType_t data_type(DType t) {
   }
 }
 
-// kiln's cuBLAS policy: float32 in float32 (FMA only, no TF32, PyTorch's allow_tf32 = False default for
-// convolutions too), float64 in float64, f16/bf16 on tensor cores accumulating in float.
+// kiln's cuBLAS policy: float32 in float32 (FMA only, no TF32, as kiln's matmul; PyTorch's cuDNN default would
+// allow TF32, which bench/pytorch/fashion_cnn.py turns off unless --tf32), float64 in float64, f16/bf16 on tensor
+// cores accumulating in float.
 cudnnMathType_t math_type(DType t) {
   if (t == kFloat32) return CUDNN_FMA_MATH;
   if (t == kFloat64) return CUDNN_DEFAULT_MATH;
@@ -78,14 +79,16 @@ void check_elements(const char* what, int64_t numel) {
 }
 
 // Picks the first (fastest by cuDNN's ranking) result that succeeded, fits the workspace limit, uses the wanted
-// math (no TF32 sneaking into float32) and, in deterministic mode, is deterministic.
+// math (no TF32 sneaking into float32: the descriptor asks for FMA math, so cuDNN ranks FMA results) and, in
+// deterministic mode, is deterministic.
 template <typename Perf>
 Choice pick(const char* direction, const Perf* perf, int count, DType dt) {
   const bool deterministic = is_deterministic();
   for (int i = 0; i < count; ++i) {
     const Perf& p = perf[i];
     if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspace) continue;
-    if (dt == kFloat32 && p.mathType != CUDNN_FMA_MATH && p.mathType != CUDNN_DEFAULT_MATH) continue;
+    // CUDNN_DEFAULT_MATH permits TF32 on Ampere and newer, so float32 takes FMA-only results.
+    if (dt == kFloat32 && p.mathType != CUDNN_FMA_MATH) continue;
     if (deterministic && p.determinism != CUDNN_DETERMINISTIC) continue;
     return Choice{static_cast<int>(p.algo), p.memory, p.mathType};
   }

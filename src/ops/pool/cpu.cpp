@@ -18,8 +18,15 @@ void for_planes(const PoolGeometry& g, const F& fn) {
   });
 }
 
+// Whether v replaces the maximum so far, without a branch: larger, or the first NaN (NaN wins, as PyTorch; once
+// the maximum is NaN nothing replaces it). Branches here mispredict on every other pixel of random data.
+template <typename T>
+inline bool replaces(T v, T best) {
+  return (v > best) | ((v != v) & (best == best));
+}
+
 // Windows inside the input: no bounds checks, the first element seeds the maximum; the same rule as max_window
-// (first maximum, NaN wins). The sizes are copied to locals: the int64 index stores could otherwise alias g's
+// (the first maximum; NaN wins). The sizes are copied to locals: the int64 index stores could otherwise alias g's
 // fields, forcing a reload of every size after each output.
 template <typename T>
 void max_plane_inside(const PoolGeometry& g, const T* xp, T* yp, int64_t* ip) {
@@ -29,14 +36,12 @@ void max_plane_inside(const PoolGeometry& g, const T* xp, T* yp, int64_t* ip) {
       const int64_t base = oy * sh * w + ox * sw;
       T best = xp[base];
       int64_t arg = base;
-      for (int64_t i = 0; i < kh && best == best; ++i)
+      for (int64_t i = 0; i < kh; ++i)
         for (int64_t j = 0; j < kw; ++j) {
-          const T v = xp[base + i * w + j];
-          if (v > best || v != v) {
-            best = v;
-            arg = base + i * w + j;
-            if (v != v) break;
-          }
+          const int64_t at = base + i * w + j;
+          const bool r = replaces(xp[at], best);
+          best = r ? xp[at] : best;
+          arg = r ? at : arg;
         }
       yp[oy * ow + ox] = best;
       ip[oy * ow + ox] = arg;
@@ -50,15 +55,23 @@ void max_plane_2x2(const PoolGeometry& g, const T* xp, T* yp, int64_t* ip) {
   for (int64_t oy = 0; oy < oh; ++oy) {
     const T* r0 = xp + 2 * oy * w;
     const T* r1 = r0 + w;
+    T* y = yp + oy * ow;
+    int64_t* id = ip + oy * ow;
     for (int64_t ox = 0; ox < ow; ++ox) {
-      const int64_t c = 2 * ox;
-      const int64_t cand[4] = {2 * oy * w + c, 2 * oy * w + c + 1, (2 * oy + 1) * w + c, (2 * oy + 1) * w + c + 1};
-      const T v[4] = {r0[c], r0[c + 1], r1[c], r1[c + 1]};
-      int best = 0;
-      for (int k = 1; k < 4 && v[best] == v[best]; ++k)
-        if (v[k] > v[best] || v[k] != v[k]) best = k;
-      yp[oy * ow + ox] = v[best];
-      ip[oy * ow + ox] = cand[best];
+      const int64_t at = 2 * oy * w + 2 * ox;
+      T best = r0[2 * ox];
+      int64_t arg = at;
+      bool r = replaces(r0[2 * ox + 1], best);
+      best = r ? r0[2 * ox + 1] : best;
+      arg = r ? at + 1 : arg;
+      r = replaces(r1[2 * ox], best);
+      best = r ? r1[2 * ox] : best;
+      arg = r ? at + w : arg;
+      r = replaces(r1[2 * ox + 1], best);
+      best = r ? r1[2 * ox + 1] : best;
+      arg = r ? at + w + 1 : arg;
+      y[ox] = best;
+      id[ox] = arg;
     }
   }
 }
