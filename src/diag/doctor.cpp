@@ -98,8 +98,9 @@ DoctorReport run_doctor(const DoctorOptions& o) {
     chain.push_back({"cudnn", "cuDNN", [] {
                        return std::vector<Check>{library_check(
                            "cudnn", "cuDNN", probe_cudnn(),
-                           "kiln does not need cuDNN today; install cuDNN 9 for CUDA 13 (package cudnn9-cuda-13) if "
-                           "your program loads it.")};
+                           "cuDNN 9 is needed only for convolutions on the GPU (Conv1d/Conv2d, --model cnn); install "
+                           "cuDNN 9 for CUDA 13 (package cudnn9-cuda-13, or PyTorch's nvidia-cudnn wheel's lib folder on "
+                           "LD_LIBRARY_PATH).")};
                      }});
     chain.push_back({"nccl", "NCCL", [] {
                        return std::vector<Check>{library_check(

@@ -160,17 +160,6 @@ TEST_P(Conv2dOp, ErrorsNameTheProblem) {
 
 INSTANTIATE_CONV_FAMILY_TESTS(Conv2dOp);
 
-// No CUDA kernels yet: every op of the family says so, naming itself, instead of falling back to the CPU.
-TEST(ConvFamilyCUDA, ThrowsNotImplementedNamingTheOp) {
-  KILN_SKIP_WITHOUT_GPU();
-  Tensor x = rnd({2, 3, 6, 6}, Device("cuda"), kFloat32), w = rnd({4, 3, 3, 3}, Device("cuda"), kFloat32);
-  EXPECT_THROW_WITH(F::conv2d(x, w), NotImplemented, "conv2d", "CUDA");
-  EXPECT_THROW_WITH(F::max_pool2d(x, 2), NotImplemented, "max_pool2d", "CUDA");
-  EXPECT_THROW_WITH(F::avg_pool2d(x, 2), NotImplemented, "avg_pool2d", "CUDA");
-  EXPECT_THROW_WITH(F::batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true), NotImplemented, "batch_norm",
-                    "CUDA");
-}
-
 #if KILN_WITH_ONEDNN
 // The oneDNN float32 kernels against the im2col reference on the same float32 inputs, direction by direction.
 TEST(Conv2dOneDNN, KernelsMatchTheReference) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kiln/core/dtype.h"
+#include "kiln/core/macros.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/tensor/tensor.h"
 #include "ops/dispatch.h"
@@ -15,6 +16,20 @@ struct BatchNormGeometry {
   DType dtype = DType::Float32;
   cuda::Stream stream;  // where a CUDA kernel runs (null for the CPU)
 };
+
+/// Channel c's normalisation folded into y = x * scale + shift (weight and bias may be null: 1 and 0).
+template <typename T>
+KILN_HD void bn_fold(const T* mean, const T* invstd, const T* weight, const T* bias, int64_t c, T& scale, T& shift) {
+  scale = invstd[c] * (weight ? weight[c] : T(1));
+  shift = (bias ? bias[c] : T(0)) - mean[c] * scale;
+}
+
+/// One element's grad_x: scale * (grad_y - mean(grad_y) - xhat * mean(grad_y * xhat)), where scale is
+/// invstd * weight and the two means are 0 outside training (the statistics are then constants).
+KILN_HD double bn_grad_x(double gy, double x, double mean, double invstd, double scale, double mean_dy,
+                         double mean_dy_xhat) {
+  return scale * (gy - mean_dy - (x - mean) * invstd * mean_dy_xhat);
+}
 
 /// Per-channel mean and biased variance of x ([C] each, x's dtype; accumulated in double).
 KILN_DECLARE_DISPATCH(batch_norm_stats_stub,

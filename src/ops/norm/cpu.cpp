@@ -21,6 +21,22 @@ void for_runs(const BatchNormGeometry& g, int64_t c, const F& fn) {
   for (int64_t i = 0; i < g.n; ++i) fn((i * g.c + c) * g.s);
 }
 
+// The sum in double of f(k) for k in [0, n), in four independent accumulators so that the adds overlap instead of
+// each waiting on the last (a fixed order: the result is the same on every run).
+template <typename F>
+double run_sum(int64_t n, const F& f) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    a0 += f(k);
+    a1 += f(k + 1);
+    a2 += f(k + 2);
+    a3 += f(k + 3);
+  }
+  for (; k < n; ++k) a0 += f(k);
+  return (a0 + a1) + (a2 + a3);
+}
+
 template <typename T>
 void stats(const BatchNormGeometry& g, const Tensor& x, Tensor& mean, Tensor& var) {
   const T* xd = x.data_ptr<T>();
@@ -29,16 +45,14 @@ void stats(const BatchNormGeometry& g, const Tensor& x, Tensor& mean, Tensor& va
   const double count = static_cast<double>(g.n * g.s);
   for_channels(g, [&](int64_t c) {
     double sum = 0;
-    for_runs(g, c, [&](int64_t o) {
-      for (int64_t k = 0; k < g.s; ++k) sum += xd[o + k];
-    });
+    for_runs(g, c, [&](int64_t o) { sum += run_sum(g.s, [&](int64_t k) { return static_cast<double>(xd[o + k]); }); });
     const double m = sum / count;
     double sq = 0;  // two passes: the squared deviations do not cancel as E[x^2] - m^2 would
     for_runs(g, c, [&](int64_t o) {
-      for (int64_t k = 0; k < g.s; ++k) {
+      sq += run_sum(g.s, [&](int64_t k) {
         const double d = xd[o + k] - m;
-        sq += d * d;
-      }
+        return d * d;
+      });
     });
     md[c] = static_cast<T>(m);
     vd[c] = static_cast<T>(sq / count);
@@ -55,9 +69,8 @@ void apply(const BatchNormGeometry& g, const Tensor& x, const Tensor& mean, cons
   const T* wd = weight.defined() ? weight.data_ptr<T>() : nullptr;
   const T* bd = bias.defined() ? bias.data_ptr<T>() : nullptr;
   for_channels(g, [&](int64_t c) {
-    // y = x * scale + shift, folded once per channel.
-    const T scale = id[c] * (wd ? wd[c] : T(1));
-    const T shift = (bd ? bd[c] : T(0)) - md[c] * scale;
+    T scale, shift;
+    bn_fold(md, id, wd, bd, c, scale, shift);
     for_runs(g, c, [&](int64_t o) {
       for (int64_t k = 0; k < g.s; ++k) yd[o + k] = xd[o + k] * scale + shift;
     });
@@ -81,23 +94,18 @@ void backward(const BatchNormGeometry& g, const Tensor& x, const Tensor& grad_y,
     const double m = md[c], inv = id[c];
     double sum_dy = 0, sum_dy_xhat = 0;
     for_runs(g, c, [&](int64_t o) {
-      for (int64_t k = 0; k < g.s; ++k) {
-        sum_dy += gyd[o + k];
-        sum_dy_xhat += gyd[o + k] * ((xd[o + k] - m) * inv);
-      }
+      sum_dy += run_sum(g.s, [&](int64_t k) { return static_cast<double>(gyd[o + k]); });
+      sum_dy_xhat += run_sum(g.s, [&](int64_t k) { return gyd[o + k] * ((xd[o + k] - m) * inv); });
     });
     if (gwd) gwd[c] = static_cast<T>(sum_dy_xhat);
     if (gbd) gbd[c] = static_cast<T>(sum_dy);
     if (!gxd) return;
     const double scale = inv * (wd ? wd[c] : 1.0);
-    // Training: the mean and variance depend on x, which subtracts the mean of grad_y and its projection on
-    // xhat: grad_x = scale * (grad_y - mean(grad_y) - xhat * mean(grad_y * xhat)).
+    // Training: the mean and variance depend on x, which subtracts the mean of grad_y and its projection on xhat.
     const double mean_dy = training ? sum_dy / count : 0, mean_dy_xhat = training ? sum_dy_xhat / count : 0;
     for_runs(g, c, [&](int64_t o) {
-      for (int64_t k = 0; k < g.s; ++k) {
-        const double xhat = (xd[o + k] - m) * inv;
-        gxd[o + k] = static_cast<T>(scale * (gyd[o + k] - mean_dy - xhat * mean_dy_xhat));
-      }
+      for (int64_t k = 0; k < g.s; ++k)
+        gxd[o + k] = static_cast<T>(bn_grad_x(gyd[o + k], xd[o + k], m, inv, scale, mean_dy, mean_dy_xhat));
     });
   });
 }

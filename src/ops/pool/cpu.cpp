@@ -1,7 +1,6 @@
-// CPU pooling kernels: one task per run of input planes on kiln's pool, float32 and float64.
+// CPU pooling kernels: one task per run of input planes on kiln's pool, float32 and float64, over the window
+// functors that the CUDA kernels share (pool_kernels.h).
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
 #include "backend/cpu/parallel.h"
 #include "kiln/core/error.h"
@@ -19,48 +18,102 @@ void for_planes(const PoolGeometry& g, const F& fn) {
   });
 }
 
+// Whether v replaces the maximum so far, without a branch: larger, or the first NaN (NaN wins, as PyTorch; once
+// the maximum is NaN nothing replaces it). Branches here mispredict on every other pixel of random data.
+template <typename T>
+inline bool replaces(T v, T best) {
+  return (v > best) | ((v != v) & (best == best));
+}
+
+// Windows inside the input: no bounds checks, the first element seeds the maximum; the same rule as max_window
+// (the first maximum; NaN wins). The sizes are copied to locals: the int64 index stores could otherwise alias g's
+// fields, forcing a reload of every size after each output.
+template <typename T>
+void max_plane_inside(const PoolGeometry& g, const T* xp, T* yp, int64_t* ip) {
+  const int64_t w = g.w, oh = g.oh, ow = g.ow, kh = g.kh, kw = g.kw, sh = g.stride_h, sw = g.stride_w;
+  for (int64_t oy = 0; oy < oh; ++oy)
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const int64_t base = oy * sh * w + ox * sw;
+      T best = xp[base];
+      int64_t arg = base;
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t at = base + i * w + j;
+          const bool r = replaces(xp[at], best);
+          best = r ? xp[at] : best;
+          arg = r ? at : arg;
+        }
+      yp[oy * ow + ox] = best;
+      ip[oy * ow + ox] = arg;
+    }
+}
+
+// The common 2x2, stride 2 window (MaxPool2d(2)), unrolled.
+template <typename T>
+void max_plane_2x2(const PoolGeometry& g, const T* xp, T* yp, int64_t* ip) {
+  const int64_t w = g.w, oh = g.oh, ow = g.ow;
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const T* r0 = xp + 2 * oy * w;
+    const T* r1 = r0 + w;
+    T* y = yp + oy * ow;
+    int64_t* id = ip + oy * ow;
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const int64_t at = 2 * oy * w + 2 * ox;
+      T best = r0[2 * ox];
+      int64_t arg = at;
+      bool r = replaces(r0[2 * ox + 1], best);
+      best = r ? r0[2 * ox + 1] : best;
+      arg = r ? at + 1 : arg;
+      r = replaces(r1[2 * ox], best);
+      best = r ? r1[2 * ox] : best;
+      arg = r ? at + w : arg;
+      r = replaces(r1[2 * ox + 1], best);
+      best = r ? r1[2 * ox + 1] : best;
+      arg = r ? at + w + 1 : arg;
+      y[ox] = best;
+      id[ox] = arg;
+    }
+  }
+}
+
 template <typename T>
 void max_forward(const PoolGeometry& g, const Tensor& x, Tensor& y, Tensor& indices) {
   const T* xd = x.data_ptr<T>();
   T* yd = y.data_ptr<T>();
   int64_t* id = indices.data_ptr<int64_t>();
+  const bool inside = windows_inside(g);
+  const bool two_by_two = inside && g.kh == 2 && g.kw == 2 && g.stride_h == 2 && g.stride_w == 2;
   for_planes(g, [&](int64_t p) {
     const T* xp = xd + p * g.h * g.w;
+    T* yp = yd + p * g.oh * g.ow;
+    int64_t* ip = id + p * g.oh * g.ow;
+    if (two_by_two) return max_plane_2x2(g, xp, yp, ip);
+    if (inside) return max_plane_inside(g, xp, yp, ip);
     for (int64_t oy = 0; oy < g.oh; ++oy)
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        T best = -std::numeric_limits<T>::infinity();
-        int64_t arg = -1;
-        for (int64_t i = 0; i < g.kh; ++i) {
-          const int64_t iy = oy * g.stride_h - g.pad_h + i * g.dil_h;
-          if (iy < 0 || iy >= g.h) continue;
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const int64_t ix = ox * g.stride_w - g.pad_w + j * g.dil_w;
-            if (ix < 0 || ix >= g.w) continue;
-            const T v = xp[iy * g.w + ix];
-            if (arg < 0 || v > best || std::isnan(v)) {  // NaN wins, as PyTorch
-              best = v;
-              arg = iy * g.w + ix;
-              if (std::isnan(v)) break;
-            }
-          }
-        }
-        const int64_t o = p * g.oh * g.ow + oy * g.ow + ox;
-        yd[o] = best;
-        id[o] = arg;
-      }
+      for (int64_t ox = 0; ox < g.ow; ++ox) max_window(g, xp, oy, ox, yp[oy * g.ow + ox], ip[oy * g.ow + ox]);
   });
 }
 
+// Windows that do not overlap (stride at least the dilated kernel) scatter each output's gradient to its
+// maximum, one add per output; overlapping ones gather per input pixel (max_grad_at, the GPU's math).
 template <typename T>
 void max_backward(const PoolGeometry& g, const Tensor& grad_y, const Tensor& indices, Tensor& grad_x) {
   const T* gyd = grad_y.data_ptr<T>();
   const int64_t* id = indices.data_ptr<int64_t>();
   T* gxd = grad_x.data_ptr<T>();
+  const bool disjoint = g.stride_h >= g.dil_h * (g.kh - 1) + 1 && g.stride_w >= g.dil_w * (g.kw - 1) + 1;
   for_planes(g, [&](int64_t p) {
     T* gxp = gxd + p * g.h * g.w;
-    std::fill(gxp, gxp + g.h * g.w, T(0));
-    for (int64_t o = p * g.oh * g.ow, e = o + g.oh * g.ow; o < e; ++o)
-      if (id[o] >= 0) gxp[id[o]] += gyd[o];
+    const T* gyp = gyd + p * g.oh * g.ow;
+    const int64_t* ip = id + p * g.oh * g.ow;
+    if (disjoint) {
+      std::fill(gxp, gxp + g.h * g.w, T(0));
+      for (int64_t o = 0; o < g.oh * g.ow; ++o)
+        if (ip[o] >= 0) gxp[ip[o]] += gyp[o];
+      return;
+    }
+    for (int64_t iy = 0; iy < g.h; ++iy)
+      for (int64_t ix = 0; ix < g.w; ++ix) gxp[iy * g.w + ix] = max_grad_at(g, gyp, ip, iy, ix);
   });
 }
 
@@ -70,17 +123,9 @@ void avg_forward(const PoolGeometry& g, const Tensor& x, Tensor& y) {
   T* yd = y.data_ptr<T>();
   for_planes(g, [&](int64_t p) {
     const T* xp = xd + p * g.h * g.w;
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      const PoolSpan sy = avg_span(oy, g.h, g.oh, g.kh, g.stride_h, g.pad_h, g.adaptive, g.count_include_pad);
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const PoolSpan sx = avg_span(ox, g.w, g.ow, g.kw, g.stride_w, g.pad_w, g.adaptive, g.count_include_pad);
-        T s = 0;
-        for (int64_t iy = sy.begin; iy < sy.end; ++iy)
-          for (int64_t ix = sx.begin; ix < sx.end; ++ix) s += xp[iy * g.w + ix];
-        const int64_t count = sy.count * sx.count;
-        yd[p * g.oh * g.ow + oy * g.ow + ox] = count > 0 ? s / T(count) : T(0);
-      }
-    }
+    T* yp = yd + p * g.oh * g.ow;
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+      for (int64_t ox = 0; ox < g.ow; ++ox) yp[oy * g.ow + ox] = avg_window(g, xp, oy, ox);
   });
 }
 
@@ -90,18 +135,9 @@ void avg_backward(const PoolGeometry& g, const Tensor& grad_y, Tensor& grad_x) {
   T* gxd = grad_x.data_ptr<T>();
   for_planes(g, [&](int64_t p) {
     T* gxp = gxd + p * g.h * g.w;
-    std::fill(gxp, gxp + g.h * g.w, T(0));
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      const PoolSpan sy = avg_span(oy, g.h, g.oh, g.kh, g.stride_h, g.pad_h, g.adaptive, g.count_include_pad);
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const PoolSpan sx = avg_span(ox, g.w, g.ow, g.kw, g.stride_w, g.pad_w, g.adaptive, g.count_include_pad);
-        const int64_t count = sy.count * sx.count;
-        if (count <= 0) continue;
-        const T share = gyd[p * g.oh * g.ow + oy * g.ow + ox] / T(count);
-        for (int64_t iy = sy.begin; iy < sy.end; ++iy)
-          for (int64_t ix = sx.begin; ix < sx.end; ++ix) gxp[iy * g.w + ix] += share;
-      }
-    }
+    const T* gyp = gyd + p * g.oh * g.ow;
+    for (int64_t iy = 0; iy < g.h; ++iy)
+      for (int64_t ix = 0; ix < g.w; ++ix) gxp[iy * g.w + ix] = avg_grad_at(g, gyp, iy, ix);
   });
 }
 
