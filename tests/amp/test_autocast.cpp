@@ -11,7 +11,15 @@
 #include "json_reference.h"
 #include "kiln/amp/autocast.h"
 #include "kiln/autograd/autograd.h"
+#include "kiln/core/generator.h"
+#include "kiln/nn/container.h"
 #include "kiln/nn/functional.h"
+#include "kiln/nn/functional/conv.h"
+#include "kiln/nn/layers/activation.h"
+#include "kiln/nn/layers/batchnorm.h"
+#include "kiln/nn/layers/conv.h"
+#include "kiln/nn/layers/linear.h"
+#include "kiln/nn/layers/pooling.h"
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/creation.h"
 #include "kiln/tensor/ops/linalg.h"
@@ -163,6 +171,39 @@ TEST(Autocast, GradientsFlowToFloat32Parameters) {
     EXPECT_EQ(b.grad().dtype(), kFloat32);
     expect_close(w.grad(), gw32, 3e-2, 3e-2);
     expect_close(b.grad(), gb32, 3e-2, 3e-2);
+  }
+}
+
+// Convolutions run in bfloat16 (oneDNN's kernels, or float32 rounded once where the CPU lacks them), batch norm and
+// pooling in float32 (their kernels have no 16-bit path); the float32 parameters get float32 gradients close to
+// float32 training's.
+TEST(Autocast, ConvNetUnderAutocast) {
+  manual_seed(3);
+  nn::Sequential net(nn::Conv2d(nn::Conv2dOptions(1, 4, 3).padding(1)), nn::BatchNorm2d(4), nn::ReLU(),
+                     nn::MaxPool2d(2), nn::Flatten(), nn::Linear(4 * 4 * 4, 3));
+  Tensor x = randn({5, 1, 8, 8}), target = tensor(std::vector<int64_t>{0, 2, 1, 1, 0});
+  F::cross_entropy(net->forward(x), target).backward();
+  std::vector<Tensor> g32;
+  for (const Tensor& p : net->parameters()) {
+    g32.push_back(p.grad().clone());
+    p.grad().zero_();
+  }
+  Tensor loss;
+  {
+    amp::Autocast ac(kCPU);
+    Tensor conv = F::conv2d(x, net->parameters()[0], net->parameters()[1], 1, 1);
+    EXPECT_EQ(conv.dtype(), kBFloat16);
+    EXPECT_EQ(F::max_pool2d(conv, 2).dtype(), kFloat32);
+    Tensor logits = net->forward(x);
+    EXPECT_EQ(logits.dtype(), kBFloat16);
+    loss = F::cross_entropy(logits, target);
+  }
+  loss.backward();
+  const std::vector<Tensor> params = net->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(params[i].grad().dtype(), kFloat32);
+    expect_close(params[i].grad(), g32[i], 6e-2, 3e-2);
   }
 }
 

@@ -8,6 +8,7 @@
 #include "ops/conv/conv_kernels.h"
 #include "ops/elementwise/iter.h"
 #include "ops/op_stream.h"
+#include "ops/autocast/autocast_inputs.h"
 
 namespace kiln {
 namespace ops {
@@ -84,6 +85,8 @@ void check_args(const Tensor& x, const Tensor& w, const Tensor& b, const Expandi
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, ExpandingArray<2> stride,
               ConvPadding<2> padding, ExpandingArray<2> dilation, int64_t groups) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&input, &weight, &bias}})
+    return conv2d(c[0], c[1], c[2], stride, padding, dilation, groups);
   if (input.defined() && input.dim() == 3)
     return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
   check_args(input, weight, bias, stride, padding, dilation, groups);

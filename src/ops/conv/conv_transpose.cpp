@@ -11,6 +11,7 @@
 #include "ops/conv/conv_kernels.h"
 #include "ops/elementwise/iter.h"
 #include "ops/op_stream.h"
+#include "ops/autocast/autocast_inputs.h"
 
 namespace kiln::nn::functional {
 namespace {
@@ -56,6 +57,8 @@ void check_args(const Tensor& x, const Tensor& w, const Tensor& b, const Expandi
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, ExpandingArray<2> stride,
                         ExpandingArray<2> padding, ExpandingArray<2> output_padding, int64_t groups,
                         ExpandingArray<2> dilation) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::LowerPrecision, {&input, &weight, &bias}})
+    return conv_transpose2d(c[0], c[1], c[2], stride, padding, output_padding, groups, dilation);
   if (input.defined() && input.dim() == 3)
     return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation)
         .squeeze(0);

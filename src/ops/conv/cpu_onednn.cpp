@@ -28,7 +28,8 @@ enum class Direction { Forward, BackwardData, BackwardWeight };
 using Key = std::array<int64_t, 21>;
 Key key_of(Direction d, const Conv2dGeometry& g, bool bias) {
   return {static_cast<int64_t>(d), g.n, g.c_in, g.h, g.w, g.c_out, g.kh, g.kw, g.oh, g.ow, g.stride_h, g.stride_w,
-          g.dil_h, g.dil_w, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right, g.groups, bias ? 1 : 0, 0};
+          g.dil_h, g.dil_w, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right, g.groups, bias ? 1 : 0,
+          static_cast<int64_t>(g.dtype)};
 }
 
 struct Descs {
@@ -36,7 +37,8 @@ struct Descs {
   memory::dims strides, dilates, pad_l, pad_r;
 };
 Descs descs_of(const Conv2dGeometry& g, bool bias) {
-  const auto f32 = memory::data_type::f32;
+  // float32, or bfloat16 under autocast (AMX / AVX-512 BF16 kernels where the CPU has them, f32 accumulation).
+  const auto f32 = g.dtype == kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
   Descs d;
   d.src = memory::desc({g.n, g.c_in, g.h, g.w}, f32, tag::nchw);
   d.dst = memory::desc({g.n, g.c_out, g.oh, g.ow}, f32, tag::nchw);

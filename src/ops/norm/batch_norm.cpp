@@ -8,6 +8,7 @@
 #include "ops/elementwise/iter.h"
 #include "ops/norm/batch_norm_kernels.h"
 #include "ops/op_stream.h"
+#include "ops/autocast/autocast_inputs.h"
 
 namespace kiln {
 namespace ops {
@@ -32,6 +33,9 @@ void check_channel_vector(const char* what, const Tensor& t, const Tensor& x) {
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+  // Its kernels compute float32 and float64 only, so under autocast a 16-bit input is normalised in float32.
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input}})
+    return batch_norm(c[0], running_mean, running_var, weight, bias, training, momentum, eps);
   KILN_CHECK(input.defined(), "batch_norm: undefined input");
   KILN_CHECK_DTYPE(input.dtype() == kFloat32 || input.dtype() == kFloat64,
                    "batch_norm: expected a float32 or float64 input, got ", input.dtype());

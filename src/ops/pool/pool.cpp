@@ -8,6 +8,7 @@
 #include "kiln/tensor/ops/creation.h"
 #include "ops/op_stream.h"
 #include "ops/pool/pool_kernels.h"
+#include "ops/autocast/autocast_inputs.h"
 
 namespace kiln {
 namespace ops {
@@ -84,6 +85,9 @@ Tensor avg_pool(const char* node, const Tensor& input, const Tensor& x, const op
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, ExpandingArray<2> kernel_size,
                                                    ExpandingArray<2> stride, ExpandingArray<2> padding,
                                                    ExpandingArray<2> dilation, bool ceil_mode) {
+  // The pooling kernels compute float32 and float64 only: under autocast a 16-bit input is pooled in float32.
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input}})
+    return max_pool2d_with_indices(c[0], kernel_size, stride, padding, dilation, ceil_mode);
   if (input.defined() && input.dim() == 3) {
     auto [y, i] = max_pool2d_with_indices(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode);
     return {y.squeeze(0), i.squeeze(0)};
@@ -113,6 +117,8 @@ Tensor max_pool2d(const Tensor& x, ExpandingArray<2> kernel_size, ExpandingArray
 
 Tensor avg_pool2d(const Tensor& input, ExpandingArray<2> kernel_size, ExpandingArray<2> stride,
                   ExpandingArray<2> padding, bool ceil_mode, bool count_include_pad) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input}})
+    return avg_pool2d(c[0], kernel_size, stride, padding, ceil_mode, count_include_pad);
   if (input.defined() && input.dim() == 3)
     return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad).squeeze(0);
   check_input("avg_pool2d", input);
@@ -122,6 +128,7 @@ Tensor avg_pool2d(const Tensor& input, ExpandingArray<2> kernel_size, ExpandingA
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& input, ExpandingArray<2> output_size) {
+  if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input}}) return adaptive_avg_pool2d(c[0], output_size);
   if (input.defined() && input.dim() == 3) return adaptive_avg_pool2d(input.unsqueeze(0), output_size).squeeze(0);
   check_input("adaptive_avg_pool2d", input);
   KILN_CHECK(output_size[0] > 0 && output_size[1] > 0, "adaptive_avg_pool2d: output_size must be positive, got (",
