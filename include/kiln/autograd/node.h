@@ -99,7 +99,6 @@ class SavedTensor {
  private:
   Tensor tensor_;
   uint32_t version_ = 0;
-  std::string what_;
 };
 
 // ---- grad mode ----
