@@ -58,7 +58,8 @@ TEST(KilnBenchCases, EverySuiteListsItsCases) {
                          "overhead linear", "overhead backward", "throughput matmul", "throughput add",
                          "throughput mul", "throughput relu", "throughput exp", "throughput softmax"})
     EXPECT_TRUE(ops.count(op)) << op;
-  EXPECT_EQ(cli::bench_cases("fashion", cpu, s).size(), 2u);  // mlp and cnn in float32
+  EXPECT_EQ(cli::bench_cases("fashion", cpu, s).size(), 4u);  // mlp and cnn in float32 and bf16
+  EXPECT_EQ(cli::bench_cases("fashion", Device("cuda"), s).size(), 6u);  // and fp16 on a GPU
   EXPECT_THROW(cli::bench_cases("speed", cpu, s), ValueError);
 }
 
