@@ -14,15 +14,8 @@
 #include "kiln/nn/layers/normalization.h"
 #include "kiln/nn/layers/upsample.h"
 #include "ops/conv_test_devices.h"
+#include "ops/torch_reference_runner.h"
 #include "test_util.h"
-
-// The case runner lives in tests/ops/test_torch_reference.cpp (same test binary).
-namespace kiln::test::torch_ref {
-using json = nlohmann::json;
-using autograd::TensorList;
-using OpFn = std::function<TensorList(TensorList& inputs, const json& args)>;
-void run_case(const json& c, Device dev, const OpFn& fn);
-}  // namespace kiln::test::torch_ref
 
 namespace kiln {
 namespace {

@@ -13,15 +13,8 @@
 #include "kiln/nn/layers/conv.h"
 #include "kiln/tensor/ops/copy.h"
 #include "ops/conv_test_devices.h"
+#include "ops/torch_reference_runner.h"
 #include "test_util.h"
-
-// The case runner lives in tests/ops/test_torch_reference.cpp (same test binary).
-namespace kiln::test::torch_ref {
-using json = nlohmann::json;
-using autograd::TensorList;
-using OpFn = std::function<TensorList(TensorList& inputs, const json& args)>;
-void run_case(const json& c, Device dev, const OpFn& fn);
-}  // namespace kiln::test::torch_ref
 
 namespace kiln {
 namespace {

@@ -15,17 +15,8 @@
 #include "kiln/nn/layers/normalization.h"
 #include "kiln/nn/module.h"
 #include "kiln/tensor/tensor.h"
+#include "ops/torch_reference_runner.h"
 #include "test_device.h"
-
-// The case runner lives in tests/ops/test_torch_reference.cpp (same test binary); these declarations
-// must match its definitions.
-namespace kiln::test::torch_ref {
-using json = nlohmann::json;
-using autograd::TensorList;
-using OpFn = std::function<TensorList(TensorList& inputs, const json& args)>;
-const json& reference();
-void run_case(const json& c, Device dev, const OpFn& fn);
-}  // namespace kiln::test::torch_ref
 
 namespace kiln {
 namespace {

@@ -18,22 +18,15 @@
 #include "kiln/tensor/ops/pointwise.h"
 #include "kiln/tensor/ops/reduce.h"
 #include "kiln/tensor/tensor.h"
+#include "ops/torch_reference_runner.h"
 #include "test_device.h"
 #include "test_util.h"
 
 namespace kiln::test::torch_ref {
-using json = nlohmann::json;
-using autograd::TensorList;
-/// Runs a case's op on kiln tensors. It may replace inputs[i] by the tensor the gradient should be taken
-/// against (a module's parameter holding the input's values).
-using OpFn = std::function<TensorList(TensorList& inputs, const json& args)>;
-
-/// The parsed reference file; throws naming the path and the script that regenerates it.
 const json& reference() {
   static const json data = test::load_json_reference("torch_reference.json", "scripts/gen_torch_reference.py");
   return data;
 }
-
 
 Shape shape_of(const json& t) { return t.at("shape").get<Shape>(); }
 
