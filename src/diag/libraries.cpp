@@ -1,7 +1,6 @@
 // The doctor's library and CPU facts: cuDNN and NCCL loaded at run time (kiln does not link them), their
 // versions, and the CPU's SIMD level.
-#include <dlfcn.h>
-
+#include "core/shared_library.h"
 #include "kiln/diag/doctor.h"
 
 namespace kiln::diag {
@@ -9,17 +8,9 @@ namespace {
 // Loads the first of `names` that exists and returns its handle (kept loaded: reloading is cheap, and a
 // library such as NCCL may already be in use by the program).
 void* load_first(const std::vector<std::string>& names, LibraryProbe& p) {
-  for (const auto& n : names) {
-    if (void* lib = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL)) {
-      p.loaded = true;
-      p.file = n;
-      return lib;
-    }
-    const char* err = dlerror();
-    if (!p.error.empty()) p.error += "; ";
-    p.error += err ? err : n + ": cannot be loaded";
-  }
-  return nullptr;
+  void* lib = detail::open_first_library(names, p.error, &p.file);
+  p.loaded = lib != nullptr;
+  return lib;
 }
 
 std::string three_part(long v, long major_unit) {
@@ -42,7 +33,7 @@ LibraryProbe probe_cudnn() {
   void* lib = load_first({"libcudnn.so.9", "libcudnn.so.8", "libcudnn.so"}, p);
   if (!lib) return p;
   using GetVersion = size_t (*)();
-  if (auto fn = reinterpret_cast<GetVersion>(dlsym(lib, "cudnnGetVersion")))
+  if (auto fn = detail::library_symbol<GetVersion>(lib, "cudnnGetVersion"))
     p.version = cudnn_version_string(static_cast<long>(fn()));
   return p;
 }
@@ -53,7 +44,7 @@ LibraryProbe probe_nccl() {
   if (!lib) return p;
   using GetVersion = int (*)(int*);  // ncclResult_t ncclGetVersion(int*)
   int v = 0;
-  if (auto fn = reinterpret_cast<GetVersion>(dlsym(lib, "ncclGetVersion")); fn && fn(&v) == 0)
+  if (auto fn = detail::library_symbol<GetVersion>(lib, "ncclGetVersion"); fn && fn(&v) == 0)
     p.version = nccl_version_string(v);
   return p;
 }

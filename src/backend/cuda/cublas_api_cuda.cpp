@@ -1,11 +1,10 @@
 // Loads cuBLAS with dlopen on the first GPU matrix product (see cublas_api.h for why it is not linked).
 #include "backend/cuda/cublas_api.h"
 
-#include <dlfcn.h>
-
 #include <atomic>
 #include <string>
 
+#include "core/shared_library.h"
 #include "kiln/core/error.h"
 
 // The real symbol behind a cuBLAS name: cublasCreate is a macro for cublasCreate_v2.
@@ -19,11 +18,8 @@ std::atomic<bool> g_loaded{false};
 void* open_cublas() {
   const std::string soname = "libcublas.so." KILN_SYMBOL_NAME(KILN_CUBLAS_MAJOR);
   std::string why;
-  for (const std::string& name : {soname, std::string(KILN_CUBLAS_BUILD_DIR) + "/" + soname}) {
-    if (void* h = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
-    const char* err = dlerror();
-    why += std::string(why.empty() ? "" : "; ") + (err ? err : name + ": unknown error");
-  }
+  if (void* h = kiln::detail::open_first_library({soname, std::string(KILN_CUBLAS_BUILD_DIR) + "/" + soname}, why))
+    return h;
   throw CudaError("cannot load cuBLAS (" + soname + "), which kiln needs for matrix products on the GPU: " + why +
                   ". Install CUDA " KILN_SYMBOL_NAME(KILN_CUBLAS_MAJOR) "'s cuBLAS, or put its folder on "
                   "LD_LIBRARY_PATH");
@@ -31,7 +27,7 @@ void* open_cublas() {
 
 template <typename F>
 void resolve(void* lib, F& fn, const char* name) {
-  fn = reinterpret_cast<F>(dlsym(lib, name));
+  fn = kiln::detail::library_symbol<F>(lib, name);
   if (!fn) throw CudaError(std::string("cuBLAS has no function ") + name + " (a cuBLAS older than kiln's build?)");
 }
 }  // namespace

@@ -2,14 +2,13 @@
 // handle per thread and device, pooled when threads end, as the cuBLAS handles are.
 #include "backend/cuda/cudnn_api.h"
 
-#include <dlfcn.h>
-
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
+#include "core/shared_library.h"
 #include "kiln/core/error.h"
 
 namespace kiln::cuda::detail {
@@ -18,11 +17,8 @@ constexpr const char* kSoname = "libcudnn.so.9";
 
 void* open_cudnn() {
   std::string why;
-  for (const std::string& name : {std::string(kSoname), std::string(KILN_CUDNN_BUILD_DIR) + "/" + kSoname}) {
-    if (void* h = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
-    const char* err = dlerror();
-    why += std::string(why.empty() ? "" : "; ") + (err ? err : name + ": unknown error");
-  }
+  if (void* h = kiln::detail::open_first_library({kSoname, std::string(KILN_CUDNN_BUILD_DIR) + "/" + kSoname}, why))
+    return h;
   throw DeviceError(std::string("cannot load cuDNN (") + kSoname +
                     "), which kiln needs for convolutions on the GPU: " + why +
                     ". Install cuDNN 9 for your CUDA (apt install libcudnn9-cuda-" KILN_CUDNN_CUDA_MAJOR
@@ -32,7 +28,7 @@ void* open_cudnn() {
 
 template <typename F>
 void resolve(void* lib, F& fn, const char* name) {
-  fn = reinterpret_cast<F>(dlsym(lib, name));
+  fn = kiln::detail::library_symbol<F>(lib, name);
   if (!fn)
     throw DeviceError(std::string("cuDNN (") + kSoname + ") has no function " + name +
                       "; kiln needs cuDNN 9 with its legacy convolution API");

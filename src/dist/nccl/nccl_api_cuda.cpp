@@ -1,10 +1,9 @@
 // Loads NCCL with dlopen when the first NCCL group is made (see nccl_api.h for why it is not linked).
 #include "dist/nccl/nccl_api.h"
 
-#include <dlfcn.h>
-
 #include <string>
 
+#include "core/shared_library.h"
 #include "kiln/dist/store.h"
 
 namespace kiln::dist::detail {
@@ -12,11 +11,9 @@ namespace {
 
 void* open_nccl() {
   std::string why;
-  for (const std::string& name : {std::string("libnccl.so.2"), std::string(KILN_NCCL_BUILD_DIR) + "/libnccl.so.2"}) {
-    if (void* h = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
-    const char* err = dlerror();
-    why += std::string(why.empty() ? "" : "; ") + (err ? err : name + ": unknown error");
-  }
+  if (void* h = kiln::detail::open_first_library(
+          {"libnccl.so.2", std::string(KILN_NCCL_BUILD_DIR) + "/libnccl.so.2"}, why))
+    return h;
   throw DistError("dist: cannot load NCCL (libnccl.so.2), which the \"nccl\" backend needs: " + why +
                   ". Install NCCL 2 (Debian/Ubuntu: libnccl2), or put its folder on LD_LIBRARY_PATH; CPU tensors "
                   "can use the \"gloo\" backend");
@@ -24,7 +21,7 @@ void* open_nccl() {
 
 template <typename F>
 void resolve(void* lib, F& fn, const char* name) {
-  fn = reinterpret_cast<F>(dlsym(lib, name));
+  fn = kiln::detail::library_symbol<F>(lib, name);
   if (!fn) throw DistError(std::string("dist: NCCL has no function ") + name + " (an NCCL older than 2.13?)");
 }
 
