@@ -1,6 +1,8 @@
 // CPU registrations of the convolution family: float32 through oneDNN, bfloat16 (autocast) through oneDNN's
 // bfloat16 kernels where the CPU has them (AVX-512) and else widened to float32 and rounded once, float64 (which
 // oneDNN lacks) through the im2col reference, as is everything in a build without oneDNN (KILN_ONEDNN=OFF).
+#include <atomic>
+
 #include "kiln/autograd/autograd.h"
 #include "kiln/core/error.h"
 #include "kiln/tensor/ops/copy.h"
@@ -10,15 +12,21 @@ namespace kiln::ops {
 namespace {
 #if KILN_WITH_ONEDNN
 // Runs a bfloat16 convolution with oneDNN's own kernels, or, where oneDNN has none for this CPU, on float32 copies
-// of the inputs with the result rounded into the bfloat16 outputs.
+// of the inputs with the result rounded into the bfloat16 outputs. oneDNN's cache keeps only primitives it could
+// make, so the first refusal is remembered: a CPU without bfloat16 kernels (no AVX-512) then widens at once instead
+// of asking oneDNN again on every call.
 template <typename Native, typename Widened>
 void bf16_or_widened(const Native& native, const Widened& widened) {
-  try {
-    native();
-  } catch (const NotImplemented&) {
-    NoGradGuard no_grad;  // the float32 copies are scratch, never part of a graph
-    widened();
+  static std::atomic<bool> native_refused{false};
+  if (!native_refused.load(std::memory_order_relaxed)) {
+    try {
+      return native();
+    } catch (const NotImplemented&) {
+      native_refused.store(true, std::memory_order_relaxed);
+    }
   }
+  NoGradGuard no_grad;  // the float32 copies are scratch, never part of a graph
+  widened();
 }
 Conv2dGeometry as_float32(Conv2dGeometry g) {
   g.dtype = kFloat32;
