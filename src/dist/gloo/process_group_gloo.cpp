@@ -1,7 +1,9 @@
 // The Gloo backend: CPU collectives over Gloo's TCP transport, meeting through kiln's Store.
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstring>
 #include <gloo/allgather.h>
 #include <gloo/allreduce.h>
@@ -267,6 +269,10 @@ class GlooProcessGroup final : public ProcessGroup {
 
 std::shared_ptr<ProcessGroup> make_gloo_group(std::shared_ptr<Store> store, int rank, int size,
                                               const ProcessGroupOptions& options) {
+  // Gloo's TCP pairs write without MSG_NOSIGNAL: a peer that died would kill this rank with SIGPIPE instead of
+  // failing the collective with a DistError. Ignore SIGPIPE unless the program installed its own handler.
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
   return std::make_shared<GlooProcessGroup>(std::move(store), rank, size, options);
 }
 
