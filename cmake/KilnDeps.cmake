@@ -67,6 +67,10 @@ if(KILN_NCCL STREQUAL "ON" AND NOT KILN_WITH_NCCL)
 endif()
 message(STATUS "kiln: NCCL backend ${KILN_WITH_NCCL}")
 
+# Highway (Debian's libhwy-dev): the CPU's vector kernels (src/ops/simd/), one build per instruction set with the
+# best chosen at run time, and its vector exp/log/tanh.
+find_package(hwy 1.0 REQUIRED CONFIG)
+
 # oneDNN (Debian's libdnnl-dev, OpenMP runtime): the CPU's float32 convolution primitives, on kiln's OpenMP pool.
 # Found by hand: Debian's dnnl-config.cmake also demands the OpenCL development files, which kiln does not use.
 # Off (the GPU bundle, whose size limit a 40 MB libdnnl would break), float32 convolutions take the im2col path.

@@ -65,8 +65,8 @@ cp "$build_dir"/bench/kiln_bench "$build_dir"/bench/kiln_nccl_bandwidth "$bundle
 cp bench/pytorch/*.py bench/pytorch/*.cpp "$bundle/bench/pytorch/"
 cp "$build_dir"/examples/example_quickstart "$build_dir"/examples/example_two_layer_classifier "$bundle/examples/"
 # Shared libraries that travel in lib/: GCC's C++, unwinder and OpenMP runtimes (one copy per process, shared by
-# libkiln.so and the programs: cmake/KilnPortable.cmake says why), and for kiln_bench Google Benchmark, which
-# Debian ships only as a shared library.
+# libkiln.so and the programs: cmake/KilnPortable.cmake says why), Highway's dispatcher (libhwy, ~50 KB), and for
+# kiln_bench Google Benchmark, which Debian ships only as a shared library.
 copy_needed() {  # copy_needed ELF SONAME...: copies each SONAME as ldd resolves it for ELF into lib/
   local elf=$1 soname path
   shift
@@ -76,7 +76,7 @@ copy_needed() {  # copy_needed ELF SONAME...: copies each SONAME as ldd resolves
     cp -L "$path" "$bundle/lib/$soname"
   done
 }
-copy_needed "$build_dir/lib/libkiln.so.0" libstdc++.so.6 libgcc_s.so.1 libgomp.so.1
+copy_needed "$build_dir/lib/libkiln.so.0" libstdc++.so.6 libgcc_s.so.1 libgomp.so.1 libhwy.so.1
 copy_needed "$build_dir/bench/kiln_bench" libbenchmark.so.1debian
 strip --strip-unneeded "$bundle"/lib/*.so* "$bundle"/bin/* "$bundle"/tests/kiln_tests "$bundle"/tests/kiln_dist_tests "$bundle"/bench/kiln_* \
   "$bundle"/examples/*

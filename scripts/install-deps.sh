@@ -2,7 +2,7 @@
 # Installs kiln's build and run dependencies from Debian 12's packages (run as root). Skips apt when all are present.
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev nlohmann-json3-dev zlib1g-dev libdnnl-dev libgloo-dev dataset-fashion-mnist)
+          libcli11-dev nlohmann-json3-dev zlib1g-dev libdnnl-dev libhwy-dev libgloo-dev dataset-fashion-mnist)
 # Optional: Debian's CPU PyTorch, used by bench/ and scripts/gen_*_reference.py (not by the build or tests).
 if [[ "${KILN_WITH_TORCH:-0}" == "1" ]]; then packages+=(python3-torch); fi
 missing=()

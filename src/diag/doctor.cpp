@@ -9,6 +9,7 @@
 #include "kiln/core/threads.h"
 #include "kiln/cuda/cuda.h"
 #include "kiln/diag/gpu_status.h"
+#include "ops/simd/vector_kernels.h"
 
 namespace kiln::diag {
 Check check_gpu_works(int index);   // gpu_smoke.cpp
@@ -34,7 +35,8 @@ std::vector<Check> cpu_checks() {
            " hardware threads",
        ""},
       {"blas", "BLAS", CheckStatus::Info, blas_config(), ""},
-      {"simd", "SIMD", CheckStatus::Info, cpu_simd_level(), ""},
+      {"simd", "SIMD", CheckStatus::Info,
+       cpu_simd_level() + "; kiln's vector kernels run " + ops::simd::target_name() + " (Highway)", ""},
   };
 }
 

@@ -45,7 +45,9 @@ Tensor from_json(const json& t, Device dev) {
 void tolerance(DType dt, double* rtol, double* atol) {
   switch (dt) {
     case kFloat64: *rtol = 1e-10, *atol = 1e-12; break;
-    case kFloat32: *rtol = 1e-5, *atol = 1e-6; break;
+    // float32 sums of tens of O(1) terms (convolutions, matmuls) round differently per kernel and CPU: oneDNN's
+    // AVX2 convolution is 1.3e-6 from torch's on an output of 3.5e-3 where AVX-512's matched within 1e-6.
+    case kFloat32: *rtol = 1e-5, *atol = 5e-6; break;
     case kFloat16: case kBFloat16: *rtol = 1e-2, *atol = 1e-3; break;
     default: *rtol = 0, *atol = 0;
   }

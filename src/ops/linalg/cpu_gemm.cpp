@@ -1,5 +1,6 @@
-// CPU GEMM: OpenBLAS for f32/f64 (strided and transposed operands passed straight through), f16/bf16 through
-// float32 buffers, integer dtypes by a row-blocked loop accumulating in int64.
+// CPU GEMM: OpenBLAS for f32/f64 (strided and transposed operands passed straight through; oneDNN's sgemm for the
+// float32 shapes it runs faster), bf16 through oneDNN's matmul, f16 (and bf16 without oneDNN) through float32
+// buffers, integer dtypes by a row-blocked loop accumulating in int64.
 #include <cblas.h>
 
 #include <climits>
@@ -56,6 +57,10 @@ void check_blas_int(const GemmParams& p) {
 
 void blas_gemm(const float* a, bool ta, int64_t lda, const float* b, bool tb, int64_t ldb, float* c, int64_t ldc,
                int64_t m, int64_t n, int64_t k, double alpha, double beta) {
+#if defined(KILN_WITH_ONEDNN)
+  if (prefer_onednn_sgemm(m, n, k) && onednn_sgemm(a, ta, lda, b, tb, ldb, c, ldc, m, n, k, float(alpha), float(beta)))
+    return;
+#endif
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
               float(alpha), a, int(lda), b, int(ldb), float(beta), c, int(ldc));
 }

@@ -4,6 +4,7 @@
 #include "backend/cpu/parallel.h"
 #include "ops/optim/optim_functors.h"
 #include "ops/optim/optim_kernels.h"
+#include "ops/simd/vector_kernels.h"
 
 namespace kiln::ops {
 namespace {
@@ -24,8 +25,21 @@ struct CpuLoop {
   }
 };
 
+// float32 Adam without AMSGrad (the common case) on Highway's vectors: bitwise the functor's result.
+void adam_cpu_f32(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const AdamHyper& h) {
+  // The functor's members are acc_t values made from the double hyper-parameters: the same conversions here.
+  const simd::AdamF32 hf{float(h.beta1),     float(1 - h.beta1), float(h.beta2),  float(1 - h.beta2),
+                         float(h.eps),       float(h.weight_decay), float(h.decay), float(-h.step_size),
+                         float(h.bias_correction2_sqrt), h.weight_decay == 0 ? 0 : h.decoupled ? 2 : 1};
+  auto ptrs = optim_ptrs<float>(p, g, m, v);
+  cpu::parallel_for(0, p.numel(), kOptimGrain, [&](int64_t b, int64_t e) {
+    simd::adam_f32(hf, ptrs.param + b, ptrs.grad + b, ptrs.state[0] + b, ptrs.state[1] + b, e - b);
+  });
+}
+
 void adam_cpu(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,
               const AdamHyper& h, cuda::Stream) {
+  if (p.dtype() == DType::Float32 && !h.amsgrad) return adam_cpu_f32(p, g, m, v, h);
   run_adam(p, g, m, v, vmax, h, CpuLoop{p.numel()});
 }
 void sgd_cpu(const Tensor& p, const Tensor& g, const Tensor& buf, const SgdHyper& h, cuda::Stream) {

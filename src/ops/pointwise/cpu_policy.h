@@ -1,5 +1,5 @@
 // The CPU loop policy the pointwise dispatch templates run their functors with: dense and row-dense
-// iterations run an `omp simd` loop (vectorised at -O2 too, where GCC's cheap cost model would not),
+// iterations run an `omp simd` loop (or a functor's Highway twin, ops/simd/vector_twins.h) (vectorised at -O2 too, where GCC's cheap cost model would not),
 // everything else goes through the shared strided loop.
 #pragma once
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "ops/elementwise/cpu_loop.h"
+#include "ops/simd/vector_twins.h"
 
 namespace kiln::ops {
 namespace detail {
@@ -68,6 +69,9 @@ struct CpuLoop {
   template <typename out_t, typename... in_t, typename F>
   static void run(const ElementwiseIter& it, const F& f) {
     if (it.numel == 0) return;
+    // A functor with a vector twin (exp, log, tanh, ...) runs it on dense float32 data.
+    if constexpr (VectorTwin<F>::kHas && std::is_same<std::tuple<out_t, in_t...>, std::tuple<float, float>>::value)
+      if (it.contiguous) return cpu_vector_unary(it, VectorTwin<F>::kOp);
     detail::cpu_pointwise<out_t, in_t...>(it, f, std::index_sequence_for<in_t...>{});
   }
 };
