@@ -15,8 +15,7 @@ FunctionalImpl::FunctionalImpl(std::function<Tensor(const Tensor&)> fn, std::str
   KILN_CHECK(static_cast<bool>(fn_), "Functional: the function is empty");
 }
 
-void SequentialImpl::push_back_erased(std::string name, std::shared_ptr<Module> m,
-                                      std::function<Tensor(const Tensor&)> fwd) {
+void SequentialImpl::push_back_erased(std::string name, std::shared_ptr<Module> m, ErasedForward fwd) {
   register_module(std::move(name), m);
   modules_.push_back(std::move(m));
   forwards_.push_back(std::move(fwd));
@@ -28,10 +27,24 @@ Tensor SequentialImpl::forward(const Tensor& x) {
   for (size_t i = 0; i < modules_.size(); ++i) {
     KILN_CHECK(static_cast<bool>(forwards_[i]), "Sequential::forward: module ", i, " (", modules_[i]->name(),
                ") has no forward(const Tensor&) taking a single tensor, so it cannot be chained");
-    h = forwards_[i](h);
+    h = forwards_[i](*modules_[i], h);
     detail::note_output_shape(*modules_[i], h);  // for a traced nn::summary; a no-op otherwise
   }
   return h;
+}
+
+std::shared_ptr<Module> SequentialImpl::clone_empty() const {
+  auto copy = std::make_shared<SequentialImpl>();
+  const auto named = named_children();
+  for (size_t i = 0; i < modules_.size(); ++i)
+    copy->push_back_erased(named[i].first, modules_[i]->clone_empty(), forwards_[i]);
+  return copy;
+}
+
+std::shared_ptr<Module> ModuleListImpl::clone_empty() const {
+  auto copy = std::make_shared<ModuleListImpl>();
+  for (const auto& m : modules_) copy->push_back_erased(m->clone_empty());
+  return copy;
 }
 
 std::shared_ptr<Module> SequentialImpl::operator[](int64_t i) const {

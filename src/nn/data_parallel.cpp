@@ -80,15 +80,14 @@ DataParallelImpl::DataParallelImpl(std::shared_ptr<Module> module, ReplicaForwar
   KILN_CHECK(module_ != nullptr, "DataParallel: the module is null");
   KILN_CHECK(forward_ != nullptr, "DataParallel: the forward function is null");
   output_device_ = checked_device(output_device.value_or(devices_[0]), "output_device");
-  KILN_CHECK(devices_.size() == 1 || make_replica != nullptr, "DataParallel over ", devices_.size(),
-             " devices needs make_replica, a function that builds one more module of the same architecture");
   check_placement();
   register_module("module", module_);
 
   replicas_.push_back(module_);
   const NamedTensors params = module_->named_parameters(), buffers = module_->named_buffers();
   for (size_t i = 1; i < devices_.size(); ++i) {
-    std::shared_ptr<Module> r = make_replica();
+    // Without a factory the replica is the module's clone() (NotImplemented names a module that cannot clone).
+    std::shared_ptr<Module> r = make_replica ? make_replica() : module_->clone();
     KILN_CHECK(r != nullptr, "DataParallel: make_replica returned a null module");
     KILN_CHECK(r != module_, "DataParallel: make_replica returned the wrapped module itself; it must build a new one");
     const NamedTensors rparams = r->named_parameters();

@@ -1,7 +1,9 @@
 // nn::Module state: moving parameters between devices and dtypes in place, state_dict and load_state_dict.
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <sstream>
+#include <typeinfo>
 #include <unordered_set>
 
 #include "kiln/autograd/autograd.h"
@@ -129,5 +131,54 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     Tensor dst = kv.second;
     dst.copy_(it->second);  // converts device and dtype; dst keeps its own
   }
+}
+}  // namespace kiln::nn
+
+namespace kiln::nn {
+std::shared_ptr<Module> Module::clone_empty() const {
+  throw NotImplemented(name() + " cannot clone itself: give its class a clone_empty() that builds a new one with the "
+                                "same settings (KILN_CLONE_EMPTY(std::make_shared<...>(...)) in the class)");
+}
+
+std::shared_ptr<Module> Module::clone() const {
+  std::shared_ptr<Module> copy = clone_empty();
+  KILN_CHECK(copy != nullptr, name(), ".clone_empty() returned a null module");
+  NoGradGuard no_grad;
+  std::unordered_set<const TensorImpl*> seen;
+  // The two trees were built the same way, so they pair up child by child and tensor by tensor.
+  std::function<void(const Module&, Module&, const std::string&)> copy_into = [&](const Module& src, Module& dst,
+                                                                                   const std::string& path) {
+    const std::string where = path.empty() ? src.name() : src.name() + " at '" + path + "'";
+    KILN_CHECK(typeid(src) == typeid(dst), name(), ".clone(): the clone_empty() of ", where, " built a ", dst.name(),
+               " instead of a ", src.name());
+    dst.training_ = src.training_;
+    for (auto [from, to] : {std::pair{&src.parameters_, &dst.parameters_}, std::pair{&src.buffers_, &dst.buffers_}}) {
+      KILN_CHECK(from->size() == to->size(), name(), ".clone(): the clone_empty() of ", where, " registered ",
+                 to->size(), " tensors of a kind where the original has ", from->size());
+      for (size_t i = 0; i < from->size(); ++i) {
+        const Tensor& s = (*from)[i].second;
+        Tensor& d = (*to)[i].second;
+        KILN_CHECK((*from)[i].first == (*to)[i].first && s.defined() == d.defined(), name(),
+                   ".clone(): the clone_empty() of ", where, " registered '", (*to)[i].first, "' where the original has '",
+                   (*from)[i].first, "'");
+        if (!s.defined()) continue;
+        KILN_CHECK(seen.insert(s.impl()).second, name(), ".clone(): '", path.empty() ? "" : path + ".", (*from)[i].first,
+                   "' is shared with another submodule (tied weights), which clone() does not copy");
+        KILN_CHECK(d.impl() != s.impl(), name(), ".clone(): the clone_empty() of ", where, " reuses the original's '",
+                   (*from)[i].first, "' instead of making its own");
+        swap_in(d, s.detach().clone());
+        if (auto* m = autograd::meta_if_exists(d)) m->grad = Tensor();
+        d.requires_grad_(s.requires_grad());
+      }
+    }
+    KILN_CHECK(src.children_.size() == dst.children_.size(), name(), ".clone(): the clone_empty() of ", where, " has ",
+               dst.children_.size(), " children where the original has ", src.children_.size());
+    for (size_t i = 0; i < src.children_.size(); ++i) {
+      const std::string child = path.empty() ? src.children_[i].first : path + "." + src.children_[i].first;
+      copy_into(*src.children_[i].second, *dst.children_[i].second, child);
+    }
+  };
+  copy_into(*this, *copy, "");
+  return copy;
 }
 }  // namespace kiln::nn

@@ -260,11 +260,31 @@ TEST(DataParallel, ACastAfterWrappingReachesTheReplicas) {
   EXPECT_EQ(dp->replica(1)->parameters()[0].dtype(), kFloat64);
 }
 
+// PyTorch's signature: no factory; the replicas are clones, and training matches the single-device module.
+TEST(DataParallel, ReplicasAreClonesWithoutAFactory) {
+  auto net = make_mlp(kFloat64), single = make_mlp(kFloat64);
+  single->load_state_dict(net->state_dict());
+  nn::DataParallel dp(net, {kCpu, kCpu, kCpu});
+  ASSERT_NE(dp->replica(1), net.ptr());
+  Tensor x = test::rnd({7, 5}, kCpu);
+  Tensor out = dp(x), ref = single->forward(x);
+  test::expect_close(out, ref, 1e-12, 1e-12);
+  out.sum().backward();
+  ref.sum().backward();
+  const auto p = net->parameters(), q = single->parameters();
+  for (size_t i = 0; i < p.size(); ++i) test::expect_close(p[i].grad(), q[i].grad(), 1e-12, 1e-12);
+}
+
 TEST(DataParallel, BadArgumentsAreClearErrors) {
   auto net = make_mlp(kFloat64);
-  EXPECT_THROW_WITH(
-      (nn::DataParallelImpl(net.ptr(), nn::DataParallelImpl::forward_of<nn::SequentialImpl>(), nullptr, {kCpu, kCpu})),
-      ValueError, "make_replica");
+  // A module of one's own without clone_empty() needs a factory: the error says so.
+  struct Plain : nn::Module {
+    Plain() { register_parameter("w", test::rnd({2}, kCpu)); }
+    Tensor forward(const Tensor& x) { return x; }
+  };
+  EXPECT_THROW_WITH((nn::DataParallelImpl(std::make_shared<Plain>(), nn::DataParallelImpl::forward_of<Plain>(), nullptr,
+                                          {kCpu, kCpu})),
+                    NotImplemented, "clone_empty");
   EXPECT_THROW_WITH((nn::DataParallel(net, {kCpu, kCpu}, [] { return nn::Sequential(nn::Linear(5, 3)); })), ValueError,
                     "same architecture");
   EXPECT_THROW_WITH((nn::DataParallel(net, {kCpu, Device("cuda:7")}, [] { return make_mlp(kFloat64); })), DeviceError,

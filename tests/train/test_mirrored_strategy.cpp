@@ -43,7 +43,8 @@ train::FitOptions options() {
 }
 
 // fit under MirroredStrategy(devices) against fit of the same initial model on one device.
-void expect_fit_matches_single_device(std::vector<Device> devices, DType dt, double tol) {
+// by_clone: the replicas are clones of an existing model (wrap(model)) instead of built by the factory.
+void expect_fit_matches_single_device(std::vector<Device> devices, DType dt, double tol, bool by_clone = false) {
   Data d = data(dt);
   manual_seed(1);
   auto single_net = classifier(dt);
@@ -52,7 +53,7 @@ void expect_fit_matches_single_device(std::vector<Device> devices, DType dt, dou
 
   train::MirroredStrategy strategy(devices);
   EXPECT_EQ(strategy.num_replicas_in_sync(), static_cast<int64_t>(devices.size()));
-  train::Model mirrored = strategy.scope([dt] { return classifier(dt); });
+  train::Model mirrored = by_clone ? strategy.wrap(classifier(dt)) : strategy.scope([dt] { return classifier(dt); });
   mirrored.module().load_state_dict(single_net->state_dict());
   mirrored.compile("adam", "cross_entropy", {"accuracy"}, 1e-2);
 
@@ -72,6 +73,9 @@ void expect_fit_matches_single_device(std::vector<Device> devices, DType dt, dou
 
 TEST(MirroredStrategy, TwoCpuReplicasFitAsOneFloat64) {
   expect_fit_matches_single_device({Device("cpu"), Device("cpu")}, kFloat64, 1e-10);
+}
+TEST(MirroredStrategy, ClonedReplicasFitAsOne) {
+  expect_fit_matches_single_device({Device("cpu"), Device("cpu")}, kFloat64, 1e-10, /*by_clone=*/true);
 }
 TEST(MirroredStrategy, ThreeCpuReplicasFitAsOneFloat32) {
   expect_fit_matches_single_device({Device("cpu"), Device("cpu"), Device("cpu")}, kFloat32, 1e-4);

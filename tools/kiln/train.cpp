@@ -166,7 +166,7 @@ void run_train(TrainArgs a) {
     log << nn::summary(net, traced);
   }
   // The checkpoint holds net's state (the primary replica's) under its own names, with or without --gpus.
-  train::Model model = gpus.empty() ? train::Model(net) : train::MirroredStrategy(gpus).wrap(net, build);
+  train::Model model = gpus.empty() ? train::Model(net) : train::MirroredStrategy(gpus).wrap(net);
   model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr,
                 a.amp == "bf16" ? "mixed_bfloat16" : a.amp == "fp16" ? "mixed_float16" : "float32");
   if (batch_size == 0) {

@@ -37,6 +37,8 @@ class FunctionalImpl : public Module {
   Tensor forward(const Tensor& x) { return fn_(x); }
   std::string name() const override { return "Functional"; }
   std::string extra_repr() const override { return label_; }
+  /// The clone calls the same function object (a copy of it, sharing whatever it captured).
+  KILN_CLONE_EMPTY(std::make_shared<FunctionalImpl>(fn_, label_))
 
  private:
   std::function<Tensor(const Tensor&)> fn_;
@@ -67,11 +69,9 @@ class SequentialImpl : public Module {
   void push_back(std::string name, M&& module) {
     auto ptr = detail::module_ptr(module);
     using Impl = typename decltype(ptr)::element_type;
-    std::function<Tensor(const Tensor&)> fwd;
-    if constexpr (detail::has_unary_forward<Impl>::value) {
-      Impl* raw = ptr.get();  // the Sequential owns ptr through its children, so raw outlives fwd
-      fwd = [raw](const Tensor& x) -> Tensor { return raw->forward(x); };
-    }
+    ErasedForward fwd;
+    if constexpr (detail::has_unary_forward<Impl>::value)
+      fwd = [](Module& m, const Tensor& x) -> Tensor { return static_cast<Impl&>(m).forward(x); };
     push_back_erased(std::move(name), ptr, std::move(fwd));
   }
 
@@ -100,11 +100,14 @@ class SequentialImpl : public Module {
   Iterator begin() const { return modules_.begin(); }
   Iterator end() const { return modules_.end(); }
   std::string name() const override { return "Sequential"; }
+  std::shared_ptr<Module> clone_empty() const override;
 
  private:
-  void push_back_erased(std::string name, std::shared_ptr<Module> m, std::function<Tensor(const Tensor&)> fwd);
+  // A child's forward with its type erased; it takes the module so that a clone can reuse it.
+  using ErasedForward = std::function<Tensor(Module&, const Tensor&)>;
+  void push_back_erased(std::string name, std::shared_ptr<Module> m, ErasedForward fwd);
   std::vector<std::shared_ptr<Module>> modules_;
-  std::vector<std::function<Tensor(const Tensor&)>> forwards_;
+  std::vector<ErasedForward> forwards_;
 };
 KILN_MODULE(Sequential);
 
@@ -145,6 +148,7 @@ class ModuleListImpl : public Module {
   Iterator begin() const { return modules_.begin(); }
   Iterator end() const { return modules_.end(); }
   std::string name() const override { return "ModuleList"; }
+  std::shared_ptr<Module> clone_empty() const override;
 
  private:
   void push_back_erased(std::shared_ptr<Module> m);

@@ -19,8 +19,8 @@ using ReplicaFactory = std::function<std::shared_ptr<Module>()>;
 using ReplicaForward = std::function<Tensor(Module&, const Tensor&)>;
 
 /// torch.nn.DataParallel: the wrapped module (the primary, on device_ids[0]) plus one persistent replica per
-/// further device, built once by make_replica (kiln modules cannot copy themselves, so the caller says how to
-/// build one; libtorch instead re-clones the module in every forward).
+/// further device, made once by the module's clone() (or by make_replica, for a module of your own that has no
+/// clone_empty()); libtorch instead re-clones the module in every forward.
 ///
 /// forward(x): x is cut along dim 0 as torch.chunk(x, n) cuts it (chunks of ceil(B / n) rows, so a batch of
 /// fewer rows than devices, or one that divides badly, uses fewer devices, as PyTorch); each chunk is copied
@@ -42,14 +42,23 @@ class DataParallelImpl : public Module {
  public:
   /// device_ids: the devices (all CUDA or all CPU; empty: every visible GPU, or the CPU when there is none).
   /// The module must already sit on device_ids[0]. output_device: where outputs are gathered (default
-  /// device_ids[0]). make_replica may be null only with one device. Throws DeviceError for a device out of
-  /// range or a module elsewhere, ValueError when a replica's parameters or buffers differ from the module's.
+  /// device_ids[0]). make_replica null: replicas are module->clone(). Throws DeviceError for a device out of
+  /// range or a module elsewhere, ValueError when a replica's parameters or buffers differ from the module's,
+  /// NotImplemented when the module cannot clone itself and no make_replica is given.
   DataParallelImpl(std::shared_ptr<Module> module, ReplicaForward forward, ReplicaFactory make_replica,
                    std::vector<Device> device_ids = {}, std::optional<Device> output_device = std::nullopt);
 
-  /// From a holder with forward(Tensor) and a function returning a new holder (or shared_ptr) of that type:
-  /// DataParallel(net, {Device("cuda:0"), Device("cuda:1")}, [] { return make_net(); }).
-  template <typename Holder, typename Factory, typename = std::enable_if_t<detail::is_module_holder<Holder>::value>>
+  /// From a holder with forward(Tensor), as PyTorch: DataParallel(net, {Device("cuda:0"), Device("cuda:1")}).
+  template <typename Holder, typename = std::enable_if_t<detail::is_module_holder<Holder>::value>>
+  explicit DataParallelImpl(Holder module, std::vector<Device> device_ids = {},
+                            std::optional<Device> output_device = std::nullopt)
+      : DataParallelImpl(module.ptr(), forward_of<typename Holder::ContainedType>(), nullptr, std::move(device_ids),
+                         output_device) {}
+
+  /// As above, with a function returning a new holder (or shared_ptr) of that type for each replica, for a module
+  /// that cannot clone itself: DataParallel(net, {Device("cuda:0"), Device("cuda:1")}, [] { return make_net(); }).
+  template <typename Holder, typename Factory,
+            typename = std::enable_if_t<detail::is_module_holder<Holder>::value && std::is_invocable<Factory>::value>>
   DataParallelImpl(Holder module, std::vector<Device> device_ids, Factory make_replica,
                    std::optional<Device> output_device = std::nullopt)
       : DataParallelImpl(
@@ -86,13 +95,18 @@ class DataParallelImpl : public Module {
   std::shared_ptr<GradientRouting> routing_;
 };
 
-/// The holder: nn::DataParallel dp(net, {Device("cpu"), Device("cpu")}, [] { return make_net(); }); dp(x).
+/// The holder: nn::DataParallel dp(net, {Device("cuda:0"), Device("cuda:1")}); dp(x).
 class DataParallel : public ModuleHolder<DataParallelImpl> {
  public:
   using Impl = DataParallelImpl;
   /* implicit */ DataParallel(std::nullptr_t) : ModuleHolder(nullptr) {}
   /* implicit */ DataParallel(std::shared_ptr<DataParallelImpl> impl) : ModuleHolder(std::move(impl)) {}
-  template <typename Holder, typename Factory, typename = std::enable_if_t<detail::is_module_holder<Holder>::value>>
+  template <typename Holder, typename = std::enable_if_t<detail::is_module_holder<Holder>::value>>
+  explicit DataParallel(Holder module, std::vector<Device> device_ids = {},
+                        std::optional<Device> output_device = std::nullopt)
+      : ModuleHolder(std::make_shared<DataParallelImpl>(std::move(module), std::move(device_ids), output_device)) {}
+  template <typename Holder, typename Factory,
+            typename = std::enable_if_t<detail::is_module_holder<Holder>::value && std::is_invocable<Factory>::value>>
   DataParallel(Holder module, std::vector<Device> device_ids, Factory make_replica,
                std::optional<Device> output_device = std::nullopt)
       : ModuleHolder(std::make_shared<DataParallelImpl>(std::move(module), std::move(device_ids),

@@ -129,6 +129,18 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Clears gradients: to undefined (the default, as torch) or to zeros.
   void zero_grad(bool set_to_none = true);
 
+  // ---- copying ----
+  /// A deep copy, as libtorch's clone() and Python's copy.deepcopy(model): a new module of the same type and
+  /// settings whose parameters and buffers are copies of this one's values (same devices, dtypes and
+  /// requires_grad; no gradients), with cloned children and the same training modes. Every built-in layer and
+  /// container can; a module of your own can once it overrides clone_empty(). Throws NotImplemented naming the
+  /// module that cannot, and ValueError for a parameter shared by two submodules (tied weights).
+  std::shared_ptr<Module> clone() const;
+  /// A new module of this type with the same settings and fresh parameters, buffers and children, whose values
+  /// clone() then overwrites: `return std::make_shared<MyNet>(hidden_size);` (KILN_CLONE_EMPTY writes the
+  /// override). The default throws NotImplemented.
+  virtual std::shared_ptr<Module> clone_empty() const;
+
   // ---- serialisation ----
   /// Parameters and buffers under their dotted names, detached but sharing storage with the module.
   StateDict state_dict() const;
@@ -156,6 +168,10 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
+
+/// Declares clone_empty() in a module class: KILN_CLONE_EMPTY(std::make_shared<LinearImpl>(in_features, ...)).
+#define KILN_CLONE_EMPTY(...) \
+  std::shared_ptr<::kiln::nn::Module> clone_empty() const override { return __VA_ARGS__; }
 
 /// PyTorch-style summary: "Sequential(\n  (0): Linear(in_features=10, out_features=64, bias=true)\n ...)".
 std::ostream& operator<<(std::ostream& os, const Module& m);

@@ -35,7 +35,13 @@ class MirroredStrategy {
   Model scope(Build build) const {
     return wrap(build(), build);
   }
-  /// The same for a model that already exists; build_replica() must build the same architecture.
+  /// The same for a model that already exists: its replicas are clones of it (nn::Module::clone()).
+  template <typename Holder>
+  Model wrap(Holder model) const {
+    model->to(devices_[0]);
+    return make_model(std::make_shared<nn::DataParallelImpl>(std::move(model), devices_));
+  }
+  /// As wrap(model), for a module that cannot clone itself: build_replica() builds the same architecture.
   template <typename Holder, typename Build>
   Model wrap(Holder model, Build build_replica) const {
     model->to(devices_[0]);

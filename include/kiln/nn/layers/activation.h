@@ -11,6 +11,7 @@ namespace kiln::nn {
 /// max(0, x).
 class ReLUImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<ReLUImpl>())
   ReLUImpl() = default;
   Tensor forward(const Tensor& x);
   std::string name() const override { return "ReLU"; }
@@ -20,6 +21,7 @@ KILN_MODULE(ReLU);
 /// max(0, x) + negative_slope * min(0, x).
 class LeakyReLUImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<LeakyReLUImpl>(negative_slope))
   explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope(negative_slope) {}
   explicit LeakyReLUImpl(const LeakyReLUOptions& o) : LeakyReLUImpl(o.negative_slope()) {}
   Tensor forward(const Tensor& x);
@@ -32,6 +34,7 @@ KILN_MODULE(LeakyReLU);
 /// x * Phi(x); approximate = "none" (erf) or "tanh". Another value throws ValueError.
 class GELUImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<GELUImpl>(approximate))
   explicit GELUImpl(std::string approximate = "none");
   explicit GELUImpl(const GELUOptions& o) : GELUImpl(o.approximate()) {}
   Tensor forward(const Tensor& x);
@@ -44,6 +47,7 @@ KILN_MODULE(GELU);
 /// x * sigmoid(x) (swish).
 class SiLUImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<SiLUImpl>())
   SiLUImpl() = default;
   Tensor forward(const Tensor& x);
   std::string name() const override { return "SiLU"; }
@@ -53,6 +57,7 @@ KILN_MODULE(SiLU);
 /// Hyperbolic tangent.
 class TanhImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<TanhImpl>())
   TanhImpl() = default;
   Tensor forward(const Tensor& x);
   std::string name() const override { return "Tanh"; }
@@ -62,6 +67,7 @@ KILN_MODULE(Tanh);
 /// 1 / (1 + exp(-x)).
 class SigmoidImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<SigmoidImpl>())
   SigmoidImpl() = default;
   Tensor forward(const Tensor& x);
   std::string name() const override { return "Sigmoid"; }
@@ -71,6 +77,7 @@ KILN_MODULE(Sigmoid);
 /// Softmax along dim.
 class SoftmaxImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<SoftmaxImpl>(dim))
   explicit SoftmaxImpl(int64_t dim) : dim(dim) {}
   explicit SoftmaxImpl(const SoftmaxOptions& o) : dim(o.dim()) {}
   Tensor forward(const Tensor& x);
@@ -83,6 +90,7 @@ KILN_MODULE(Softmax);
 /// log(softmax(x)) along dim, computed stably.
 class LogSoftmaxImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<LogSoftmaxImpl>(dim))
   explicit LogSoftmaxImpl(int64_t dim) : dim(dim) {}
   explicit LogSoftmaxImpl(const LogSoftmaxOptions& o) : dim(o.dim()) {}
   Tensor forward(const Tensor& x);

@@ -54,6 +54,7 @@ class BatchNormImplBase : public Module {
 /// Over [N, C] or [N, C, L].
 class BatchNorm1dImpl : public BatchNormImplBase {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<BatchNorm1dImpl>(options))
   explicit BatchNorm1dImpl(BatchNormOptions options) : BatchNormImplBase(std::move(options), 2, 3, "BatchNorm1d") {}
 };
 KILN_MODULE(BatchNorm1d);
@@ -61,6 +62,7 @@ KILN_MODULE(BatchNorm1d);
 /// Over [N, C, H, W].
 class BatchNorm2dImpl : public BatchNormImplBase {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<BatchNorm2dImpl>(options))
   explicit BatchNorm2dImpl(BatchNormOptions options) : BatchNormImplBase(std::move(options), 4, 4, "BatchNorm2d") {}
 };
 KILN_MODULE(BatchNorm2d);

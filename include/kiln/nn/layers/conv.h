@@ -59,6 +59,7 @@ class ConvNdImpl : public Module {
 /// torch.nn.Conv1d: x [N, C_in, L] -> [N, C_out, L_out].
 class Conv1dImpl : public ConvNdImpl<1> {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<Conv1dImpl>(options))
   explicit Conv1dImpl(Conv1dOptions options) : ConvNdImpl<1>(std::move(options)) {}
   Conv1dImpl(int64_t in_channels, int64_t out_channels, ExpandingArray<1> kernel_size)
       : Conv1dImpl(Conv1dOptions(in_channels, out_channels, kernel_size)) {}
@@ -70,6 +71,7 @@ KILN_MODULE(Conv1d);
 /// torch.nn.Conv2d: x [N, C_in, H, W] -> [N, C_out, H_out, W_out].
 class Conv2dImpl : public ConvNdImpl<2> {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<Conv2dImpl>(options))
   explicit Conv2dImpl(Conv2dOptions options) : ConvNdImpl<2>(std::move(options)) {}
   Conv2dImpl(int64_t in_channels, int64_t out_channels, ExpandingArray<2> kernel_size)
       : Conv2dImpl(Conv2dOptions(in_channels, out_channels, kernel_size)) {}

@@ -47,6 +47,7 @@ class ConvTranspose2dOptions {
 /// 1/sqrt(fan_in)) with fan_in = out / groups * kH * kW, as PyTorch.
 class ConvTranspose2dImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<ConvTranspose2dImpl>(options))
   explicit ConvTranspose2dImpl(ConvTranspose2dOptions options);
   ConvTranspose2dImpl(int64_t in_channels, int64_t out_channels, ExpandingArray<2> kernel_size)
       : ConvTranspose2dImpl(ConvTranspose2dOptions(in_channels, out_channels, kernel_size)) {}

@@ -10,6 +10,7 @@ namespace kiln::nn {
 /// eval(). Masks come from the default generator. p outside [0, 1] throws ValueError.
 class DropoutImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<DropoutImpl>(p))
   explicit DropoutImpl(double p = 0.5);
   explicit DropoutImpl(const DropoutOptions& o) : DropoutImpl(o.p()) {}
   Tensor forward(const Tensor& x);
@@ -24,6 +25,7 @@ KILN_MODULE(Dropout);
 /// with probability p and the kept ones scaled by 1/(1-p) (F::dropout2d); identity after eval().
 class Dropout2dImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<Dropout2dImpl>(p))
   explicit Dropout2dImpl(double p = 0.5);
   explicit Dropout2dImpl(const DropoutOptions& o) : Dropout2dImpl(o.p()) {}
   Tensor forward(const Tensor& x);

@@ -12,6 +12,7 @@ namespace kiln::nn {
 /// counts from the end) starts at zero and receives no gradient.
 class EmbeddingImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<EmbeddingImpl>(num_embeddings, embedding_dim, padding_idx))
   EmbeddingImpl(int64_t num_embeddings, int64_t embedding_dim, std::optional<int64_t> padding_idx = std::nullopt);
   explicit EmbeddingImpl(const EmbeddingOptions& o)
       : EmbeddingImpl(o.num_embeddings(), o.embedding_dim(), o.padding_idx()) {}

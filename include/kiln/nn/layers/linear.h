@@ -26,6 +26,7 @@ class LinearOptions {
 /// U(-1/sqrt(in), 1/sqrt(in)); bias [out] ~ U(-1/sqrt(in), 1/sqrt(in)), as torch's reset_parameters.
 class LinearImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<LinearImpl>(in_features, out_features, bias.defined()))
   LinearImpl(int64_t in_features, int64_t out_features, bool bias = true);
   explicit LinearImpl(const LinearOptions& options)
       : LinearImpl(options.in_features(), options.out_features(), options.bias()) {}
@@ -46,6 +47,7 @@ KILN_MODULE(Linear);
 /// [out] ~ U(-1/sqrt(in1), 1/sqrt(in1)).
 class BilinearImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<BilinearImpl>(in1_features, in2_features, out_features, bias.defined()))
   BilinearImpl(int64_t in1_features, int64_t in2_features, int64_t out_features, bool bias = true);
   /// x1: [..., in1], x2: [..., in2] with the same leading dims -> [..., out].
   Tensor forward(const Tensor& x1, const Tensor& x2);
@@ -62,6 +64,7 @@ KILN_MODULE(Bilinear);
 /// Returns its input unchanged (a placeholder layer).
 class IdentityImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<IdentityImpl>())
   IdentityImpl() = default;
   Tensor forward(const Tensor& x) { return x; }
   std::string name() const override { return "Identity"; }
@@ -71,6 +74,7 @@ KILN_MODULE(Identity);
 /// Flattens dims start_dim..end_dim into one (by default everything but the batch dim).
 class FlattenImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<FlattenImpl>(start_dim, end_dim))
   explicit FlattenImpl(int64_t start_dim = 1, int64_t end_dim = -1) : start_dim(start_dim), end_dim(end_dim) {}
   explicit FlattenImpl(const FlattenOptions& o) : FlattenImpl(o.start_dim(), o.end_dim()) {}
   Tensor forward(const Tensor& x);

@@ -9,6 +9,7 @@ namespace kiln::nn {
 /// torch.nn.MSELoss.
 class MSELossImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<MSELossImpl>(reduction))
   explicit MSELossImpl(ReductionArg reduction = Reduction::Mean) : reduction(reduction) {}
   explicit MSELossImpl(const MSELossOptions& o) : reduction(o.reduction()) {}
   Tensor forward(const Tensor& input, const Tensor& target) { return functional::mse_loss(input, target, reduction); }
@@ -20,6 +21,7 @@ KILN_MODULE(MSELoss);
 /// torch.nn.L1Loss.
 class L1LossImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<L1LossImpl>(reduction))
   explicit L1LossImpl(ReductionArg reduction = Reduction::Mean) : reduction(reduction) {}
   explicit L1LossImpl(const L1LossOptions& o) : reduction(o.reduction()) {}
   Tensor forward(const Tensor& input, const Tensor& target) { return functional::l1_loss(input, target, reduction); }
@@ -31,6 +33,7 @@ KILN_MODULE(L1Loss);
 /// torch.nn.SmoothL1Loss.
 class SmoothL1LossImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<SmoothL1LossImpl>(reduction, beta))
   explicit SmoothL1LossImpl(ReductionArg reduction = Reduction::Mean, double beta = 1.0)
       : reduction(reduction), beta(beta) {}
   explicit SmoothL1LossImpl(const SmoothL1LossOptions& o) : reduction(o.reduction()), beta(o.beta()) {}
@@ -46,6 +49,7 @@ KILN_MODULE(SmoothL1Loss);
 /// torch.nn.CrossEntropyLoss; the class weight is registered as a buffer so it follows to().
 class CrossEntropyLossImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<CrossEntropyLossImpl>(weight.defined() ? weight.detach().clone() : Tensor(), ignore_index, reduction, label_smoothing))
   explicit CrossEntropyLossImpl(Tensor weight = Tensor(), int64_t ignore_index = -100,
                                 ReductionArg reduction = Reduction::Mean, double label_smoothing = 0.0);
   explicit CrossEntropyLossImpl(const CrossEntropyLossOptions& o)
@@ -64,6 +68,7 @@ KILN_MODULE(CrossEntropyLoss);
 /// torch.nn.NLLLoss.
 class NLLLossImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<NLLLossImpl>(weight.defined() ? weight.detach().clone() : Tensor(), ignore_index, reduction))
   explicit NLLLossImpl(Tensor weight = Tensor(), int64_t ignore_index = -100, ReductionArg reduction = Reduction::Mean);
   explicit NLLLossImpl(const NLLLossOptions& o) : NLLLossImpl(o.weight(), o.ignore_index(), o.reduction()) {}
   Tensor forward(const Tensor& input, const Tensor& target) {
@@ -79,6 +84,7 @@ KILN_MODULE(NLLLoss);
 /// torch.nn.BCELoss.
 class BCELossImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<BCELossImpl>(weight.defined() ? weight.detach().clone() : Tensor(), reduction))
   explicit BCELossImpl(Tensor weight = Tensor(), ReductionArg reduction = Reduction::Mean);
   explicit BCELossImpl(const BCELossOptions& o) : BCELossImpl(o.weight(), o.reduction()) {}
   Tensor forward(const Tensor& input, const Tensor& target) {
@@ -93,6 +99,7 @@ KILN_MODULE(BCELoss);
 /// torch.nn.BCEWithLogitsLoss.
 class BCEWithLogitsLossImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<BCEWithLogitsLossImpl>(weight.defined() ? weight.detach().clone() : Tensor(), reduction, pos_weight.defined() ? pos_weight.detach().clone() : Tensor()))
   explicit BCEWithLogitsLossImpl(Tensor weight = Tensor(), ReductionArg reduction = Reduction::Mean,
                                  Tensor pos_weight = Tensor());
   explicit BCEWithLogitsLossImpl(const BCEWithLogitsLossOptions& o)

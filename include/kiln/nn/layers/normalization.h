@@ -11,6 +11,7 @@ namespace kiln::nn {
 /// normalized_shape (biased variance). weight = ones, bias = zeros, registered only when elementwise_affine.
 class LayerNormImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<LayerNormImpl>(normalized_shape, eps, elementwise_affine))
   explicit LayerNormImpl(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true);
   /// Normalises over one trailing dim of size n.
   explicit LayerNormImpl(int64_t n, double eps = 1e-5, bool elementwise_affine = true)
@@ -56,6 +57,7 @@ class GroupNormOptions {
 /// [num_channels], registered only when affine. ValueError when num_groups does not divide num_channels.
 class GroupNormImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<GroupNormImpl>(options))
   explicit GroupNormImpl(GroupNormOptions options);
   GroupNormImpl(int64_t num_groups, int64_t num_channels) : GroupNormImpl(GroupNormOptions(num_groups, num_channels)) {}
   Tensor forward(const Tensor& x);

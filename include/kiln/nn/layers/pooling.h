@@ -46,6 +46,7 @@ struct AvgPool2dOptions {
 /// torch.nn.MaxPool2d.
 class MaxPool2dImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<MaxPool2dImpl>(options))
   explicit MaxPool2dImpl(MaxPool2dOptions options) : options(std::move(options)) {}
   explicit MaxPool2dImpl(ExpandingArray<2> kernel_size) : options(kernel_size) {}
   Tensor forward(const Tensor& x);
@@ -58,6 +59,7 @@ KILN_MODULE(MaxPool2d);
 /// torch.nn.AvgPool2d.
 class AvgPool2dImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<AvgPool2dImpl>(options))
   explicit AvgPool2dImpl(AvgPool2dOptions options) : options(std::move(options)) {}
   explicit AvgPool2dImpl(ExpandingArray<2> kernel_size) : options(kernel_size) {}
   Tensor forward(const Tensor& x);
@@ -70,6 +72,7 @@ KILN_MODULE(AvgPool2d);
 /// torch.nn.AdaptiveAvgPool2d: any [N, C, H, W] -> [N, C, output_size].
 class AdaptiveAvgPool2dImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<AdaptiveAvgPool2dImpl>(output_size))
   explicit AdaptiveAvgPool2dImpl(ExpandingArray<2> output_size) : output_size(output_size) {}
   Tensor forward(const Tensor& x);
   std::string name() const override { return "AdaptiveAvgPool2d"; }

@@ -38,6 +38,7 @@ class ResidualBlockOptions {
 /// (conv1.weight, bn1.running_mean, downsample.0.weight, ...).
 class ResidualBlockImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<ResidualBlockImpl>(options))
   explicit ResidualBlockImpl(ResidualBlockOptions options);
   ResidualBlockImpl(int64_t in_channels, int64_t out_channels, int64_t stride = 1)
       : ResidualBlockImpl(ResidualBlockOptions(in_channels, out_channels).stride(stride)) {}

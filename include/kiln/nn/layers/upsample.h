@@ -15,6 +15,7 @@ using UpsampleOptions = functional::InterpolateFuncOptions;
 /// (checked there, so a bad combination fails when the layer is made).
 class UpsampleImpl : public Module {
  public:
+  KILN_CLONE_EMPTY(std::make_shared<UpsampleImpl>(options))
   explicit UpsampleImpl(UpsampleOptions options = UpsampleOptions().scale_factor(std::vector<double>{1.0}));
   Tensor forward(const Tensor& x);
   std::string name() const override { return "Upsample"; }
