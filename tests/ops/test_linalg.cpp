@@ -184,6 +184,27 @@ TEST_P(LinalgTest, MatmulRankCases) {
   EXPECT_EQ(matmul(randn_on({7, 1, 3, 5}, d), randn_on({4, 5, 2}, d)).sizes(), (Shape{7, 4, 3, 2}));
 }
 
+// float32 products big enough for the CPU to take oneDNN's sgemm instead of OpenBLAS (cpu_gemm_onednn.cpp's rule:
+// at least 64^3 multiply-adds, both sides of C at least 16): every operand layout, a leading dimension, a
+// batch, alpha/beta, and beta = 0 ignoring a NaN self.
+TEST_P(LinalgTest, LargeFloat32ProductsInEveryLayout) {
+  KILN_SKIP_IF_NO_DEVICE();
+  const int64_t m = 70, k = 60, n = 80;
+  check_matmul(randn_on({m, k}), randn_on({k, n}), 1e-4, 1e-4);
+  check_matmul(randn_on({k, m}).t(), randn_on({k, n}), 1e-4, 1e-4);
+  check_matmul(randn_on({m, k}), randn_on({n, k}).t(), 1e-4, 1e-4);
+  check_matmul(randn_on({k, m}).t(), randn_on({n, k}).t(), 1e-4, 1e-4);
+  check_matmul(randn_on({2 * m, k}).slice(0, 0, 2 * m, 2), randn_on({k, n}), 1e-4, 1e-4);  // leading dim 2k
+  check_matmul(randn_on({3, m, k}), randn_on({3, k, n}), 1e-4, 1e-4);                      // bmm
+  Tensor a = randn_on({m, k}), b = randn_on({k, n}), self = randn_on({m, n});
+  Host prod = ref_matmul(host(a), host(b)), hs = host(self);
+  std::vector<double> expect(m * n);
+  for (int64_t i = 0; i < m * n; ++i) expect[i] = 0.5 * hs.v[i] + 2.0 * prod.v[i];
+  test::expect_values(addmm(self, a, b, 0.5, 2.0), expect, 1e-4);
+  Tensor nan_self = full({m, n}, std::numeric_limits<float>::quiet_NaN(), opts(kFloat32));
+  test::expect_values(addmm(nan_self, a, b, 0, 1), prod.v, 1e-4);
+}
+
 TEST_P(LinalgTest, AddmmBetaAlphaAndBroadcastSelf) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor self = randn_on({4}, kFloat64), a = randn_on({3, 5}, kFloat64), b = randn_on({5, 4}, kFloat64);

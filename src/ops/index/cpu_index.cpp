@@ -15,9 +15,12 @@ Tensor index_check_cpu(const IndexArgs& a, const CheckFailure& failure) {
   const IndexGeom& g = a.geom;
   KILN_DISPATCH_INDEX(a.index_dtype, "index", [&] {
     const scalar_t* idx = static_cast<const scalar_t*>(a.index);
+    int64_t checked = -1;  // the index line last checked: a broadcast index (index_select's) is one line for all
     for (int64_t o = 0; o < g.outer; ++o) {
       int64_t oi, os, oo;
       g.offsets(o, oi, os, oo);
+      if (oi == checked) continue;
+      checked = oi;
       for (int64_t j = 0; j < g.inner; ++j) {
         int64_t v = static_cast<int64_t>(idx[oi + j * g.idx_inner_stride]);
         if (!g.in_range(v)) throw_check_failure(failure.with_value(o * g.inner + j, v));
