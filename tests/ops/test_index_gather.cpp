@@ -59,6 +59,26 @@ TEST_P(IndexGatherTest, IndexSelect) {
   test::expect_values(index_select(h, 0, idx({1}, {1})), {av[3], av[4], av[5]}, 1e-3);
 }
 
+// Rows wider than the CPU kernel's block of 256 outer positions and a dim in the middle: the row-copy path and
+// the element path against a plain loop, with repeated indices.
+TEST_P(IndexGatherTest, IndexSelectWideRowsAndMiddleDim) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor a = rnd({5, 300});
+  const std::vector<int64_t> pick = {4, 0, 4, 2};
+  auto av = a.to_vector<double>();
+  std::vector<double> expect;
+  for (int64_t r : pick)
+    for (int64_t c = 0; c < 300; ++c) expect.push_back(av[r * 300 + c]);
+  test::expect_values(index_select(a, 0, idx(pick, {4})), expect);
+  Tensor b = rnd({3, 4, 70});
+  auto bv = b.to_vector<double>();
+  expect.clear();
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j : {3, 1, 3})
+      for (int64_t k = 0; k < 70; ++k) expect.push_back(bv[(i * 4 + j) * 70 + k]);
+  test::expect_values(index_select(b, 1, idx({3, 1, 3}, {3})), expect);
+}
+
 TEST_P(IndexGatherTest, OutOfRangeIndicesThrowIndexError) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor a = rnd({4, 3});

@@ -1,6 +1,7 @@
 // CPU kernels of the index family: index validation, gather/scatter run over outer positions in parallel, and a
 // stable row sort.
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <numeric>
 #include <type_traits>
@@ -34,6 +35,13 @@ Tensor index_check_cpu(const IndexArgs& a, const CheckFailure& failure) {
 // chunk, blocks of outer positions are visited once per inner step: consecutive outer positions are usually
 // consecutive in memory (an embedding row, say), and repeated scatter indices are applied in order, so the last
 // write wins deterministically, as on torch's CPU.
+// True when the n outer positions share one index line and are consecutive elements of self and of other.
+inline bool runs_of_rows(const int64_t* oi, const int64_t* os, const int64_t* oo, int64_t n) {
+  for (int64_t t = 1; t < n; ++t)
+    if (oi[t] != oi[0] || os[t] != os[0] + t || oo[t] != oo[0] + t) return false;
+  return true;
+}
+
 template <typename I, typename T, typename F>
 void run_index(const IndexArgs& a, const F& f) {
   constexpr int64_t kBlock = 256;
@@ -47,6 +55,19 @@ void run_index(const IndexArgs& a, const F& f) {
     for (int64_t o0 = b; o0 < e; o0 += kBlock) {
       const int64_t n = std::min(kBlock, e - o0);
       for (int64_t t = 0; t < n; ++t) g.offsets(o0 + t, oi[t], os[t], oo[t]);
+      if constexpr (std::is_same<F, GatherFn>::value) {
+        if (runs_of_rows(oi, os, oo, n)) {
+          // index_select's pattern: one index line for the block, source and output unit-stride along it, so
+          // each index copies a run of n elements.
+          for (int64_t j = 0; j < g.inner; ++j) {
+            const int64_t i = static_cast<int64_t>(idx[oi[0] + j * g.idx_inner_stride]);
+            if (g.in_range(i))
+              std::memcpy(other + oo[0] + j * g.other_inner_stride, self + os[0] + i * g.self_dim_stride,
+                          sizeof(T) * static_cast<size_t>(n));
+          }
+          continue;
+        }
+      }
       for (int64_t j = 0; j < g.inner; ++j)
         for (int64_t t = 0; t < n; ++t) index_element(g, oi[t], os[t], oo[t], j, idx, self, other, f);
     }
