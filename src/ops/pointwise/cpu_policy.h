@@ -1,6 +1,7 @@
 // The CPU loop policy the pointwise dispatch templates run their functors with: dense and row-dense
-// iterations run an `omp simd` loop (or a functor's Highway twin, ops/simd/vector_twins.h) (vectorised at -O2 too, where GCC's cheap cost model would not),
-// everything else goes through the shared strided loop.
+// iterations run an `omp simd` loop (vectorised at -O2 too, where GCC's cheap cost model would not), or the
+// functor's Highway twin where it has one (ops/simd/vector_twins.h); everything else goes through the shared
+// strided loop.
 #pragma once
 #include <algorithm>
 #include <memory>
