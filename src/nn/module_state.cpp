@@ -1,4 +1,5 @@
-// nn::Module state: moving parameters between devices and dtypes in place, state_dict and load_state_dict.
+// nn::Module state: moving parameters between devices and dtypes in place, state_dict and load_state_dict, and
+// clone().
 #include <algorithm>
 #include <functional>
 #include <set>
@@ -132,9 +133,7 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     dst.copy_(it->second);  // converts device and dtype; dst keeps its own
   }
 }
-}  // namespace kiln::nn
 
-namespace kiln::nn {
 std::shared_ptr<Module> Module::clone_empty() const {
   throw NotImplemented(name() + " cannot clone itself: give its class a clone_empty() that builds a new one with the "
                                 "same settings (KILN_CLONE_EMPTY(std::make_shared<...>(...)) in the class)");

@@ -31,10 +31,6 @@ Tensor index_check_cpu(const IndexArgs& a, const CheckFailure& failure) {
   return Tensor();
 }
 
-// Outer positions address disjoint parts of self, so chunks of them run in parallel without races. Within a
-// chunk, blocks of outer positions are visited once per inner step: consecutive outer positions are usually
-// consecutive in memory (an embedding row, say), and repeated scatter indices are applied in order, so the last
-// write wins deterministically, as on torch's CPU.
 // True when the n outer positions share one index line and are consecutive elements of self and of other.
 inline bool runs_of_rows(const int64_t* oi, const int64_t* os, const int64_t* oo, int64_t n) {
   for (int64_t t = 1; t < n; ++t)
@@ -42,6 +38,10 @@ inline bool runs_of_rows(const int64_t* oi, const int64_t* os, const int64_t* oo
   return true;
 }
 
+// Outer positions address disjoint parts of self, so chunks of them run in parallel without races. Within a
+// chunk, blocks of outer positions are visited once per inner step: consecutive outer positions are usually
+// consecutive in memory (an embedding row, say), and repeated scatter indices are applied in order, so the last
+// write wins deterministically, as on torch's CPU.
 template <typename I, typename T, typename F>
 void run_index(const IndexArgs& a, const F& f) {
   constexpr int64_t kBlock = 256;

@@ -1,8 +1,6 @@
 // The scalar functors that have a vector twin in vector_kernels.h, and the CPU loop that runs a twin over a
 // dense float32 iteration. The pointwise CPU policy (ops/pointwise/cpu_policy.h) consults VectorTwin first.
 #pragma once
-#include <algorithm>
-
 #include "backend/cpu/parallel.h"
 #include "ops/elementwise/iter.h"
 #include "ops/pointwise/unary_functors.h"
@@ -32,7 +30,7 @@ inline void cpu_vector_unary(const ElementwiseIter& it, simd::VecUnary op) {
   float* out = static_cast<float*>(it.data[0]);
   const float* in = static_cast<const float*>(it.data[1]);
   // exp and its kin cost ~10 cycles per vector: a smaller grain than a memory-bound op pays for a task.
-  cpu::parallel_for(0, it.numel, std::max<int64_t>(cpu::kGrainSize / 4, 1024),
+  cpu::parallel_for(0, it.numel, cpu::kGrainSize / 4,
                     [&](int64_t b, int64_t e) { simd::unary_f32(op, in + b, out + b, e - b); });
 }
 }  // namespace kiln::ops
