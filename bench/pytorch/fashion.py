@@ -6,7 +6,8 @@ TensorDataset (or a Dataset applying the CNN's augmentation per sample) behind t
 batch 64, shuffled, no worker processes on the CPU (kiln trains with none there either); Adam lr 1e-3,
 cross-entropy. An untimed warm-up epoch on the first 2048 images, then two timed epochs of the MLP or one of
 the CNN. One JSON row per model and precision (float32, bf16, and fp16 on a GPU: autocast around forward and
-loss, a GradScaler for fp16):
+loss, a GradScaler for fp16), the CNN channels-last (model and inputs in torch.channels_last, as kiln trains it)
+and, in float32, also contiguous:
   python3 bench/pytorch/fashion.py --threads 2                      # mlp and cnn
   python3 bench/pytorch/fashion.py --case '{"model": "mlp", "precision": "float32"}'
 """
@@ -108,10 +109,10 @@ class Amp:
             self.scaler.update()
 
 
-def train_epoch(model, opt, loss_fn, batches, dev, amp):
+def train_epoch(model, opt, loss_fn, batches, dev, amp, memory_format):
     total, count = 0.0, 0
     for xb, yb in batches:
-        xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
+        xb, yb = xb.to(dev, non_blocking=True, memory_format=memory_format), yb.to(dev, non_blocking=True)
         opt.zero_grad(set_to_none=True)
         with amp.autocast():
             loss = loss_fn(model(xb), yb)
@@ -130,19 +131,22 @@ def run(dev, keys, args):
         x, y = x[:256], y[:256]
     torch.manual_seed(0)
     model = (build_cnn() if keys["model"] == "cnn" else build_mlp()).to(dev)
+    # kiln's "channels_last" rows: PyTorch's recipe, model and inputs in torch.channels_last.
+    memory_format = torch.channels_last if keys.get("memory_format") == "channels_last" else torch.preserve_format
+    model = model.to(memory_format=memory_format)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
     warm = 64 if args.quick else 2048
     amp = Amp(precision, dev)
-    train_epoch(model, opt, loss_fn, loader(keys["model"], x[:warm], y[:warm], dev), dev, amp)
+    train_epoch(model, opt, loss_fn, loader(keys["model"], x[:warm], y[:warm], dev), dev, amp, memory_format)
     epochs = 1 if keys["model"] == "cnn" or args.quick else 2
     batches = loader(keys["model"], x, y, dev)
     seconds, loss = 0.0, None
     for _ in range(epochs):
         bench_common.sync(dev)
         t0 = bench_common.time.perf_counter()
-        loss = train_epoch(model, opt, loss_fn, batches, dev, amp)
+        loss = train_epoch(model, opt, loss_fn, batches, dev, amp, memory_format)
         seconds += bench_common.time.perf_counter() - t0
     per_epoch = seconds / epochs
     return {"images": x.shape[0], "epochs": epochs, "seconds_per_epoch": per_epoch,
@@ -153,7 +157,9 @@ def main():
     args = bench_common.parser(__doc__.splitlines()[0]).parse_args()
     dev = bench_common.setup(args)
     precisions = ["float32", "bf16"] + (["fp16"] if dev.type == "cuda" else [])
-    all_cases = [{"model": m, "precision": p} for m in ("mlp", "cnn") for p in precisions]
+    all_cases = ([{"model": "mlp", "precision": p} for p in precisions] +
+                 [{"model": "cnn", "precision": p, "memory_format": "channels_last"} for p in precisions] +
+                 [{"model": "cnn", "precision": "float32", "memory_format": "contiguous"}])
     for keys in bench_common.cases(args, all_cases):
         bench_common.emit(dev, keys, run(dev, keys, args))
 

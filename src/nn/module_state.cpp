@@ -80,6 +80,12 @@ void Module::to(Device device, DType dtype, bool non_blocking) {
   convert([&](const Tensor& t) { return t.to(device, t.is_floating_point() ? dtype : t.dtype(), non_blocking); });
 }
 
+void Module::to(MemoryFormat format) {
+  KILN_CHECK(format != MemoryFormat::Preserve, name(),
+             ".to(preserve_format): expected MemoryFormat::ChannelsLast or MemoryFormat::Contiguous");
+  convert([&](const Tensor& t) { return t.dim() == 4 && t.is_floating_point() ? t.contiguous(format) : t; });
+}
+
 StateDict Module::state_dict() const {
   NamedTensors all;
   collect(all, "", /*params=*/true, /*recurse=*/true);

@@ -146,7 +146,8 @@ void Optimizer::load_state_dict(const StateDict& sd) {
                             t.param.shape_str());
         continue;
       }
-      *named.second = s->to(t.param.device(), t.param.dtype(), false, /*copy=*/true).contiguous();
+      // Laid out as the parameter (a channels-last weight keeps the fused step), whatever the file's layout.
+      *named.second = empty_like(t.param).copy_(*s);
     }
     state[t.param.impl()] = std::move(st);
   }

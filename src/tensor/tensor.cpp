@@ -159,6 +159,12 @@ Tensor make_tensor(const Shape& sizes, DType dtype, Device device, bool pinned) 
   return Tensor(std::move(impl));
 }
 
+Tensor make_tensor(const Shape& sizes, DType dtype, Device device, MemoryFormat format) {
+  Tensor t = make_tensor(sizes, dtype, device);
+  if (format != MemoryFormat::Contiguous) t.impl()->strides = strides_for(sizes, format);  // the same bytes
+  return t;
+}
+
 Tensor make_view(const Tensor& t, const Shape& sizes, const Shape& strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = t.storage();

@@ -29,6 +29,7 @@ Tensor Tensor::pin_memory() const {
   return out;
 }
 Tensor Tensor::contiguous() const { return kiln::contiguous(*this); }
+Tensor Tensor::contiguous(MemoryFormat f) const { return kiln::contiguous(*this, f); }
 Tensor Tensor::clone() const { return kiln::clone(*this); }
 const Tensor& Tensor::copy_(const Tensor& src, bool non_blocking) const { return kiln::copy_(*this, src, non_blocking); }
 

@@ -58,8 +58,9 @@ TEST(KilnBenchCases, EverySuiteListsItsCases) {
                          "overhead linear", "overhead backward", "throughput matmul", "throughput add",
                          "throughput mul", "throughput relu", "throughput exp", "throughput softmax"})
     EXPECT_TRUE(ops.count(op)) << op;
-  EXPECT_EQ(cli::bench_cases("fashion", cpu, s).size(), 4u);  // mlp and cnn in float32 and bf16
-  EXPECT_EQ(cli::bench_cases("fashion", Device("cuda"), s).size(), 6u);  // and fp16 on a GPU
+  // mlp and cnn (channels-last) in float32 and bf16, and the cnn contiguous in float32
+  EXPECT_EQ(cli::bench_cases("fashion", cpu, s).size(), 5u);
+  EXPECT_EQ(cli::bench_cases("fashion", Device("cuda"), s).size(), 7u);  // and fp16 on a GPU
   EXPECT_THROW(cli::bench_cases("speed", cpu, s), ValueError);
 }
 
@@ -134,15 +135,18 @@ TEST_F(KilnBenchRun, OnlyRunsTheMatchingCases) {
 TEST_F(KilnBenchRun, FashionTrainsWhatKilnTrainTrains) {
   write_tiny_mnist(root_ + "/data", 256, 16);
   auto out = rows("--suite fashion --dataset mnist --data '" + root_ + "/data'");
-  ASSERT_EQ(out.size(), 4u);  // per model: float32 and bf16 (fp16 only on a GPU)
-  const char* models[] = {"mlp", "mlp", "cnn", "cnn"};
-  const char* precisions[] = {"float32", "bf16", "float32", "bf16"};
+  ASSERT_EQ(out.size(), 5u);  // per model: float32 and bf16 (fp16 only on a GPU); the cnn also contiguous
+  const char* models[] = {"mlp", "mlp", "cnn", "cnn", "cnn"};
+  const char* precisions[] = {"float32", "bf16", "float32", "bf16", "float32"};
+  const char* formats[] = {nullptr, nullptr, "channels_last", "channels_last", "contiguous"};
   for (size_t i = 0; i < out.size(); ++i) {
     expect_fields(out[i], {"impl", "device", "precision", "images", "epochs", "seconds_per_epoch", "samples_per_s",
                            "final_loss"});
     EXPECT_EQ(out[i]["images"], 256);
     EXPECT_EQ(out[i]["model"], models[i]);
     EXPECT_EQ(out[i]["precision"], precisions[i]);
+    if (formats[i]) EXPECT_EQ(out[i]["memory_format"], formats[i]);
+    else EXPECT_FALSE(out[i].contains("memory_format"));
   }
 }
 
@@ -151,12 +155,13 @@ TEST_F(KilnBenchRun, ComparePyTorchInterleavesTorchRowsAndRatios) {
   write_tiny_mnist(root_ + "/data", 256, 16);
   auto out = rows("--suite fashion --compare-pytorch --python /usr/bin/python3 --dataset mnist --data '" + root_ +
                   "/data'");
-  ASSERT_EQ(out.size(), 12u);  // per model and precision: kiln, torch, ratio
+  ASSERT_EQ(out.size(), 15u);  // per case: kiln, torch, ratio
   for (size_t i = 0; i < out.size(); i += 3) {
     EXPECT_EQ(out[i]["impl"], "kiln");
     EXPECT_EQ(out[i + 1]["impl"], "torch");
     EXPECT_EQ(out[i + 1]["model"], out[i]["model"]);
     EXPECT_EQ(out[i + 1]["precision"], out[i]["precision"]);
+    EXPECT_EQ(out[i + 1].value("memory_format", ""), out[i].value("memory_format", ""));
     expect_fields(out[i + 1], {"device", "torch", "images", "epochs", "seconds_per_epoch", "final_loss"});
     EXPECT_EQ(out[i + 2]["impl"], "ratio");
     EXPECT_GT(out[i + 2]["kiln_speed_over_torch"].get<double>(), 0);

@@ -49,22 +49,30 @@ Split prepare_split(const BenchSettings& s, const std::string& model, int64_t li
 }
 }  // namespace
 
+/// The MLP in each precision; the CNN channels-last (as `kiln train` runs it) in each precision, and contiguous
+/// (NCHW) in float32 for the comparison.
 std::vector<nlohmann::json> fashion_case_keys(const Device& device) {
   std::vector<nlohmann::json> keys;
-  for (const char* model : {"mlp", "cnn"})
-    for (const std::string& precision : fashion_precisions(device))
-      keys.push_back({{"model", model}, {"precision", precision}});
+  for (const std::string& precision : fashion_precisions(device))
+    keys.push_back({{"model", "mlp"}, {"precision", precision}});
+  for (const std::string& precision : fashion_precisions(device))
+    keys.push_back({{"model", "cnn"}, {"precision", precision}, {"memory_format", "channels_last"}});
+  keys.push_back({{"model", "cnn"}, {"precision", "float32"}, {"memory_format", "contiguous"}});
   return keys;
 }
 
 nlohmann::json run_fashion_case(const nlohmann::json& keys, const Device& device, const BenchSettings& s) {
   const std::string model_name = keys.at("model"), precision = keys.at("precision");
+  const std::string format = keys.value("memory_format", "contiguous");
+  KILN_CHECK(format == "contiguous" || (format == "channels_last" && model_name != "mlp"), "fashion: no memory format '",
+             format, "' for ", model_name, "; use contiguous, or channels_last for the cnn");
   // Timed epochs: two of the MLP (about a second each), one of the CNN (about a minute on two cores).
   const int epochs = model_name == "cnn" || s.quick ? 1 : 2;
   const Split split = prepare_split(s, model_name, s.quick ? 256 : 0);
   manual_seed(0);
   nn::Sequential net = build_model(model_name, parse_hidden("256,128"), 10);
   net->to(device);
+  if (format == "channels_last") net->to(MemoryFormat::ChannelsLast);
   train::Model model(net);
   model.compile("adam", "cross_entropy", {"accuracy"}, 1e-3);
   model.set_train_step(step_for_precision(precision));
@@ -82,12 +90,14 @@ nlohmann::json run_fashion_case(const nlohmann::json& keys, const Device& device
   double seconds = 0;
   for (const auto& e : h.epochs) seconds += e.seconds;
   seconds /= static_cast<double>(h.epochs.size());
-  return {{"model", model_name},
+  nlohmann::json row = {{"model", model_name},
           {"precision", precision},
           {"images", split.images.size(0)},
           {"epochs", epochs},
           {"seconds_per_epoch", seconds},
           {"samples_per_s", static_cast<double>(split.images.size(0)) / seconds},
           {"final_loss", h.epochs.back().loss}};
+  if (model_name != "mlp") row["memory_format"] = format;
+  return row;
 }
 }  // namespace kiln::cli

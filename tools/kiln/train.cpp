@@ -31,6 +31,7 @@ struct TrainArgs {
   double lr = 1e-3;
   std::string optimizer = "adam";
   std::string amp = "off";  // off, bf16 or fp16
+  std::string memory_format = "auto";  // auto (channels_last for the conv models), channels_last or contiguous
   uint64_t seed = 0;
   int workers = -1;
   int gpus = -1;  // --gpus N: DataParallel over cuda:0..N-1 (-1: not given; one device, --device)
@@ -111,6 +112,10 @@ void run_train(TrainArgs a) {
   KILN_CHECK(a.workers >= -1, "--workers must be -1 (automatic), 0 or a positive count, got ", a.workers);
   KILN_CHECK(a.amp == "off" || a.amp == "bf16" || a.amp == "fp16", "--amp must be off, bf16 or fp16, got '",
              a.amp.substr(0, 40), "'");
+  KILN_CHECK(a.memory_format == "auto" || a.memory_format == "channels_last" || a.memory_format == "contiguous",
+             "--memory-format must be auto, channels_last or contiguous, got '", a.memory_format.substr(0, 40), "'");
+  KILN_CHECK(a.memory_format != "channels_last" || a.model != "mlp", "--memory-format channels_last is for the conv "
+             "models (--model cnn or resnet); the MLP has no images inside");
   KILN_CHECK(std::isfinite(a.dist_timeout_s) && a.dist_timeout_s > 0, "--dist-timeout must be a positive number of "
              "seconds, got ", a.dist_timeout_s);
   // --gpus is checked first: without it, --device auto would quietly pick the CPU on a machine with no GPU.
@@ -160,6 +165,12 @@ void run_train(TrainArgs a) {
     s->images = s->images.reshape(batch);
   }
   net->to(device);
+  // Channels-last (NHWC) convolution weights: the conv, batch-norm and pooling layers then run their NHWC kernels,
+  // as PyTorch's model.to(memory_format=torch.channels_last). Before the optimizer exists: its state follows the
+  // parameters' layout.
+  const bool channels_last = a.model != "mlp" && a.memory_format != "contiguous";
+  if (channels_last) net->to(MemoryFormat::ChannelsLast);
+  if (a.model != "mlp") log << "memory format: " << (channels_last ? "channels_last" : "contiguous") << "\n";
   if (a.summary) {
     Shape traced = input;
     traced.insert(traced.begin(), 1);
@@ -288,6 +299,7 @@ void run_train(TrainArgs a) {
                         {"batch_size", batch_size},
                         {"deterministic", a.deterministic},
                         {"amp", a.amp},
+                        {"memory_format", channels_last ? "channels_last" : "contiguous"},
                         {"out", a.out}};
     std::cout << j.dump() << std::endl;
   } else {
@@ -325,6 +337,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--optimizer", args->optimizer, "sgd, adam or adamw (also rmsprop, adagrad)")->capture_default_str();
   cmd->add_option("--amp", args->amp,
                   "Mixed precision: off, bf16 (CPU or CUDA; no loss scaling needed) or fp16 (CUDA, with a GradScaler)")
+      ->capture_default_str();
+  cmd->add_option("--memory-format", args->memory_format,
+                  "cnn, resnet: channels_last (NHWC: faster convolutions on oneDNN and cuDNN), contiguous (NCHW), or "
+                  "auto (channels_last)")
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed for initialisation and shuffling")->check(no_minus_sign())->capture_default_str();
   cmd->add_option("--workers", args->workers, "Background batch-loading threads (-1: 0 on CPU, 2 on GPU)")

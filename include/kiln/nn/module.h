@@ -126,6 +126,11 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Throws DTypeError for a non-floating dtype.
   void to(DType dtype);
   void to(Device device, DType dtype, bool non_blocking = false);
+  /// Lays out every 4-D floating parameter and buffer (convolution weights) in `format`, in place, as Python's
+  /// model.to(memory_format=torch.channels_last): with MemoryFormat::ChannelsLast the convolutions, batch norms
+  /// and pools of a CNN run on their NHWC kernels (faster on oneDNN and on tensor cores). Convert the model before
+  /// making its optimizer, whose state takes each parameter's layout. Throws ValueError for Preserve.
+  void to(MemoryFormat format);
   /// Clears gradients: to undefined (the default, as torch) or to zeros.
   void zero_grad(bool set_to_none = true);
 

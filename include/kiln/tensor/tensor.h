@@ -15,6 +15,7 @@
 #include "kiln/core/device.h"
 #include "kiln/core/dtype.h"
 #include "kiln/core/scalar.h"
+#include "kiln/tensor/memory_format.h"
 #include "kiln/tensor/ops/op_table.h"
 #include "kiln/tensor/options.h"
 #include "kiln/tensor/storage.h"
@@ -79,6 +80,11 @@ class Tensor {
   bool is_cpu() const { return device().is_cpu(); }
   bool is_floating_point() const { return kiln::is_floating_point(dtype()); }
   bool is_contiguous() const;
+  /// Whether the elements lie densely in format f: is_contiguous(MemoryFormat::ChannelsLast) for NHWC memory.
+  bool is_contiguous(MemoryFormat f) const;
+  /// ChannelsLast for a 4-D tensor laid out NHWC (made by contiguous(ChannelsLast) or an op on one), else
+  /// Contiguous, as PyTorch's suggest_memory_format.
+  MemoryFormat suggest_memory_format() const;
   bool is_pinned() const;
   const Storage& storage() const;
   /// Pointer to element 0 (storage data + offset). Typed access checks the dtype.
@@ -115,6 +121,11 @@ class Tensor {
   /// kiln does not own (from_blob), and for the stream the memory was allocated on.
   void record_stream(cuda::Stream stream) const;
   Tensor contiguous() const;
+  /// This tensor laid out in format f (itself when it already is): x.contiguous(MemoryFormat::ChannelsLast), as
+  /// libtorch and Python's x.to(memory_format=torch.channels_last). Differentiable; the gradient comes back in
+  /// the input's format.
+  Tensor contiguous(MemoryFormat f) const;
+  /// A copy in the same format (a channels-last tensor stays channels-last; anything else becomes contiguous).
   Tensor clone() const;
   const Tensor& copy_(const Tensor& src, bool non_blocking = false) const;
 
@@ -349,6 +360,8 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op = "op");
 
 /// Makes a tensor with a fresh contiguous storage (no initialisation).
 Tensor make_tensor(const Shape& sizes, DType dtype, Device device, bool pinned = false);
+/// The same, laid out in `format` (Contiguous or ChannelsLast).
+Tensor make_tensor(const Shape& sizes, DType dtype, Device device, MemoryFormat format);
 /// Makes a view sharing t's storage with the given geometry (no autograd recording).
 Tensor make_view(const Tensor& t, const Shape& sizes, const Shape& strides, int64_t offset);
 }  // namespace kiln

@@ -56,6 +56,12 @@ ops::Conv2dGeometry geometry(const Tensor& x, const Tensor& w, const ExpandingAr
   return g;
 }
 
+MemoryFormat conv_format(const Tensor& x, const Tensor& w) {
+  const bool cl = x.suggest_memory_format() == MemoryFormat::ChannelsLast ||
+                  w.suggest_memory_format() == MemoryFormat::ChannelsLast;
+  return cl ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous;
+}
+
 void check_args(const Tensor& x, const Tensor& w, const Tensor& b, const ExpandingArray<2>& stride,
                 const ConvPadding<2>& padding, const ExpandingArray<2>& dilation, int64_t groups) {
   KILN_CHECK(x.defined() && w.defined(), "conv2d: undefined input or weight");
@@ -90,29 +96,38 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Exp
   if (input.defined() && input.dim() == 3)
     return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
   check_args(input, weight, bias, stride, padding, dilation, groups);
-  const ops::Conv2dGeometry g = geometry(input, weight, stride, padding, dilation, groups);
+  ops::Conv2dGeometry g = geometry(input, weight, stride, padding, dilation, groups);
   const DeviceType dev = input.device().type();
-  Tensor x = contiguous(input), w = contiguous(weight), b = bias.defined() ? contiguous(bias) : Tensor();
-  Tensor y = make_tensor({g.n, g.c_out, g.oh, g.ow}, x.dtype(), x.device());
+  // PyTorch's rule: channels-last when the input or the weight is; the kernels then see both in that format.
+  const MemoryFormat format = conv_format(input, weight);
+  const MemoryFormat weight_format = weight.suggest_memory_format();
+  g.channels_last = format == MemoryFormat::ChannelsLast;
+  Tensor x, w, b;
+  {
+    NoGradGuard no_grad;  // layout copies for the kernels; the node below is recorded on the inputs themselves
+    x = contiguous(input, format), w = contiguous(weight, format), b = bias.defined() ? contiguous(bias) : Tensor();
+  }
+  Tensor y = make_tensor({g.n, g.c_out, g.oh, g.ow}, x.dtype(), x.device(), format);
   if (y.numel() > 0) {
     if (g.n * g.c_in * g.h * g.w == 0) y.fill_(0);  // no input pixels: only the bias (added below)
     else ops::conv2d_forward_stub(dev, g, x, w, b, y);
   }
   if (autograd::needs_grad({&input, &weight, &bias}))
     autograd::record("ConvolutionBackward0", y, {input, weight, bias},
-                     [g, dev, sx = SavedTensor(x), sw = SavedTensor(w), has_bias = bias.defined()](
-                         const TensorList& grads, const std::vector<bool>& need) {
+                     [g, dev, format, weight_format, sx = SavedTensor(x), sw = SavedTensor(w),
+                      has_bias = bias.defined()](const TensorList& grads, const std::vector<bool>& need) {
                        TensorList r(3);
-                       Tensor gy = contiguous(grads[0]);
+                       Tensor gy = contiguous(grads[0], format);
                        if (need[0]) {
-                         r[0] = make_tensor({g.n, g.c_in, g.h, g.w}, gy.dtype(), gy.device());
+                         r[0] = make_tensor({g.n, g.c_in, g.h, g.w}, gy.dtype(), gy.device(), format);
                          ops::conv2d_backward_data_stub(dev, g, gy, sw.get(), r[0]);
                        }
                        if (need[1] || (has_bias && need[2])) {
-                         Tensor gw = make_tensor(sw.get().sizes(), gy.dtype(), gy.device());
+                         Tensor gw = make_tensor(sw.get().sizes(), gy.dtype(), gy.device(), format);
                          Tensor gb = has_bias ? make_tensor({g.c_out}, gy.dtype(), gy.device()) : Tensor();
                          ops::conv2d_backward_weight_stub(dev, g, gy, sx.get(), gw, gb);
-                         if (need[1]) r[1] = gw;
+                         // In the weight's own layout, so that the optimizer's fused step sees matching strides.
+                         if (need[1]) r[1] = contiguous(gw, weight_format);
                          if (has_bias && need[2]) r[2] = gb;
                        }
                        return r;

@@ -1,5 +1,5 @@
 // Dispatch stubs of the convolution family: 2-D convolution forward, backward-data and backward-weights on
-// contiguous NCHW tensors, described once by Conv2dGeometry.
+// dense NCHW or channels-last tensors, described once by Conv2dGeometry.
 #pragma once
 #include <cstdint>
 
@@ -13,13 +13,15 @@ namespace kiln::ops {
 
 /// The sizes of one 2-D convolution: x [n, c_in, h, w], weight [c_out, c_in / groups, kh, kw],
 /// y [n, c_out, oh, ow]. Padding may differ per side ('same' with an even kernel pads more at the end, as
-/// PyTorch). Every kernel receives contiguous tensors of `dtype`.
+/// PyTorch). Every kernel receives tensors of `dtype` dense in the geometry's format: contiguous (NCHW data, OIHW
+/// weights) or, with channels_last, NHWC data and OHWI weights (still indexed [n][c][h][w], as kiln tensors).
 struct Conv2dGeometry {
   int64_t n = 0, c_in = 0, h = 0, w = 0;
   int64_t c_out = 0, kh = 0, kw = 0, oh = 0, ow = 0;
   int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1;
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int64_t groups = 1;
+  bool channels_last = false;
   DType dtype = DType::Float32;
   cuda::Stream stream;  // where a CUDA kernel runs (null for the CPU); the front end fills it (ops::op_stream)
 };

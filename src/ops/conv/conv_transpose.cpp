@@ -87,6 +87,7 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
   const DeviceType dev = input.device().type();
   const bool has_core = g.h > 0 && g.w > 0 && input.numel() > 0;
 
+  // NCHW kernels only (a channels-last input or weight is read through a contiguous copy).
   Tensor x = contiguous(input), wt = contiguous(weight);
   Tensor y = make_tensor({n, c_out, oh, ow}, x.dtype(), x.device());
   if (y.numel() > 0) {
@@ -108,7 +109,8 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
   if (autograd::needs_grad({&input, &weight, &bias}))
     autograd::record(
         "ConvolutionBackward0", y, {input, weight, bias},
-        [g, dev, has_core, extra = extra_h > 0 || extra_w > 0, sx = SavedTensor(x), sw = SavedTensor(wt)](
+        [g, dev, has_core, extra = extra_h > 0 || extra_w > 0, sx = SavedTensor(x), sw = SavedTensor(wt),
+         weight_format = weight.suggest_memory_format()](
             const TensorList& grads, const std::vector<bool>& need) {
           TensorList r(3);
           Tensor gy = contiguous(grads[0]);
@@ -123,6 +125,7 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
             Tensor no_bias;
             if (has_core) ops::conv2d_backward_weight_stub(dev, g, sx.get(), gy_core, r[1], no_bias);
             else r[1].fill_(0);
+            r[1] = contiguous(r[1], weight_format);  // the parameter's own layout, as conv2d's weight gradient
           }
           if (need[2]) r[2] = sum(gy, {0, 2, 3});
           return r;

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "kiln/autograd/autograd.h"
 #include "kiln/core/error.h"
+#include "kiln/tensor/ops/copy.h"
 #include "ops/conv/conv_kernels.h"
 
 namespace kiln::ops::cpu_conv {
@@ -128,21 +130,50 @@ void check_dtype(const Conv2dGeometry& g) {
   KILN_CHECK_DTYPE(g.dtype == kFloat32 || g.dtype == kFloat64, "conv2d: the CPU computes float32 and float64, got ",
                    g.dtype, "; cast the input and weight with .to(kFloat32)");
 }
+
+// The reference reads NCHW: channels-last operands run on contiguous copies, results are copied back into their
+// channels-last outputs (clear rather than fast, as the rest of this file).
+Conv2dGeometry as_nchw(Conv2dGeometry g) {
+  g.channels_last = false;
+  return g;
+}
+Tensor nchw_like(const Tensor& t) { return make_tensor(t.sizes(), t.dtype(), t.device()); }
 }  // namespace
 
 void reference_forward(const Conv2dGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y) {
   check_dtype(g);
+  if (g.channels_last) {
+    NoGradGuard no_grad;
+    Tensor yc = nchw_like(y);
+    reference_forward(as_nchw(g), x.contiguous(), weight.contiguous(), bias, yc);
+    y.copy_(yc);
+    return;
+  }
   if (g.dtype == kFloat64) forward<double>(g, x, weight, bias, y);
   else forward<float>(g, x, weight, bias, y);
 }
 void reference_backward_data(const Conv2dGeometry& g, const Tensor& grad_y, const Tensor& weight, Tensor& grad_x) {
   check_dtype(g);
+  if (g.channels_last) {
+    NoGradGuard no_grad;
+    Tensor gxc = nchw_like(grad_x);
+    reference_backward_data(as_nchw(g), grad_y.contiguous(), weight.contiguous(), gxc);
+    grad_x.copy_(gxc);
+    return;
+  }
   if (g.dtype == kFloat64) backward_data<double>(g, grad_y, weight, grad_x);
   else backward_data<float>(g, grad_y, weight, grad_x);
 }
 void reference_backward_weight(const Conv2dGeometry& g, const Tensor& grad_y, const Tensor& x, Tensor& grad_weight,
                                Tensor& grad_bias) {
   check_dtype(g);
+  if (g.channels_last) {
+    NoGradGuard no_grad;
+    Tensor gwc = nchw_like(grad_weight);
+    reference_backward_weight(as_nchw(g), grad_y.contiguous(), x.contiguous(), gwc, grad_bias);
+    grad_weight.copy_(gwc);
+    return;
+  }
   if (g.dtype == kFloat64) backward_weight<double>(g, grad_y, x, grad_weight, grad_bias);
   else backward_weight<float>(g, grad_y, x, grad_weight, grad_bias);
 }

@@ -102,15 +102,16 @@ Plan* make_plan(const Conv2dGeometry& g, cudnnHandle_t h) {
   auto p = std::make_unique<Plan>();
   const cudnnDataType_t dt = data_type(g.dtype);
   const cudnnDataType_t compute = g.dtype == kFloat64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  // Channels-last data and OHWI weights: cuDNN's NHWC format, which its tensor-core kernels prefer.
+  const cudnnTensorFormat_t format = g.channels_last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
   KILN_CUDNN_CHECK(api.create_tensor(&p->x));
-  KILN_CUDNN_CHECK(api.set_tensor_4d(p->x, CUDNN_TENSOR_NCHW, dt, as_int(g.n), as_int(g.c_in), as_int(g.h), as_int(g.w)));
+  KILN_CUDNN_CHECK(api.set_tensor_4d(p->x, format, dt, as_int(g.n), as_int(g.c_in), as_int(g.h), as_int(g.w)));
   KILN_CUDNN_CHECK(api.create_tensor(&p->y));
-  KILN_CUDNN_CHECK(
-      api.set_tensor_4d(p->y, CUDNN_TENSOR_NCHW, dt, as_int(g.n), as_int(g.c_out), as_int(g.oh), as_int(g.ow)));
+  KILN_CUDNN_CHECK(api.set_tensor_4d(p->y, format, dt, as_int(g.n), as_int(g.c_out), as_int(g.oh), as_int(g.ow)));
   KILN_CUDNN_CHECK(api.create_tensor(&p->bias));
-  KILN_CUDNN_CHECK(api.set_tensor_4d(p->bias, CUDNN_TENSOR_NCHW, dt, 1, as_int(g.c_out), 1, 1));
+  KILN_CUDNN_CHECK(api.set_tensor_4d(p->bias, format, dt, 1, as_int(g.c_out), 1, 1));
   KILN_CUDNN_CHECK(api.create_filter(&p->w));
-  KILN_CUDNN_CHECK(api.set_filter_4d(p->w, dt, CUDNN_TENSOR_NCHW, as_int(g.c_out), as_int(g.c_in / g.groups),
+  KILN_CUDNN_CHECK(api.set_filter_4d(p->w, dt, format, as_int(g.c_out), as_int(g.c_in / g.groups),
                                      as_int(g.kh), as_int(g.kw)));
   for (cudnnConvolutionDescriptor_t& c : p->conv) {
     KILN_CUDNN_CHECK(api.create_conv(&c));
@@ -154,12 +155,12 @@ Plan* make_plan(const Conv2dGeometry& g, cudnnHandle_t h) {
 // The plan of g (symmetric padding) on the current device, made on first use. Plans live as long as the process,
 // as cuDNN's descriptors are host structures that are cheap to keep and kiln's geometries are few.
 Plan& plan_for(const Conv2dGeometry& g, cudnnHandle_t h) {
-  using Key = std::array<int64_t, 16>;
+  using Key = std::array<int64_t, 17>;
   static std::mutex mu;
   static auto* plans = new std::map<Key, Plan*>();
   const Key key{g.n,     g.c_in,     g.h,     g.w,        g.c_out, g.kh,   g.kw,     g.stride_h,
                 g.stride_w, g.dil_h, g.dil_w, g.pad_top, g.pad_left, g.groups, static_cast<int64_t>(g.dtype),
-                cuda::current_device()};
+                g.channels_last ? 1 : 0, cuda::current_device()};
   std::lock_guard<std::mutex> lock(mu);
   Plan*& p = (*plans)[key];
   if (!p) p = make_plan(g, h);
@@ -187,6 +188,10 @@ struct Scaling {
 };
 const Scaling kOne(1.0), kZero(0.0);
 
+MemoryFormat format_of(const Conv2dGeometry& g) {
+  return g.channels_last ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous;
+}
+
 // cuDNN's legacy API pads both sides alike. 'same' padding with an even kernel pads one more at the end, so the
 // common part goes to cuDNN and the rest into an explicitly zero-padded copy of the input.
 struct SymmetricPadding {
@@ -205,7 +210,7 @@ struct SymmetricPadding {
   // The input as cuDNN sees it: x itself, or a zero-padded copy.
   Tensor input(const Tensor& x) const {
     if (!copied) return x;
-    Tensor p = make_tensor({g.n, g.c_in, g.h, g.w}, x.dtype(), x.device());
+    Tensor p = make_tensor({g.n, g.c_in, g.h, g.w}, x.dtype(), x.device(), format_of(g));
     p.zero_();
     p.narrow(2, top, x.size(2)).narrow(3, left, x.size(3)).copy_(x);
     return p;
@@ -248,7 +253,7 @@ void backward_data_cuda(const Conv2dGeometry& orig, const Tensor& gy, const Tens
   check_elements("output gradient", gy.numel());
   const SymmetricPadding sym(orig);
   const Conv2dGeometry& g = sym.g;
-  Tensor gxs = sym.copied ? make_tensor({g.n, g.c_in, g.h, g.w}, gx.dtype(), gx.device()) : gx;
+  Tensor gxs = sym.copied ? make_tensor({g.n, g.c_in, g.h, g.w}, gx.dtype(), gx.device(), format_of(g)) : gx;
   cudnnHandle_t h = cudnn_handle(cuda::detail::launch_stream(g.stream));
   const Plan& p = plan_for(g, h);
   Workspace ws(p.backward_data.workspace, g);

@@ -85,17 +85,20 @@ void copy_impl(const Tensor& dst, const Tensor& src, bool non_blocking) {
     copy_same_device(dst, src);
     return;
   }
-  // Across devices: convert on the source side, move dense bytes, then lay out on the destination side.
+  // Across devices: convert and lay out as dst on the source side, move dense bytes, then lay out on the
+  // destination side when dst is not dense. A channels-last dst takes its bytes as they are.
+  const MemoryFormat format = dst.suggest_memory_format();
+  const Shape dense = strides_for(dst.sizes(), format);
   Tensor s = src;
-  if (s.dtype() != dst.dtype() || !s.is_contiguous() || s.sizes() != dst.sizes()) {
-    Tensor tmp = empty_on(dst.sizes(), dst.dtype(), src.device(), false);
+  if (s.dtype() != dst.dtype() || s.sizes() != dst.sizes() || s.strides() != dense) {
+    Tensor tmp = make_tensor(dst.sizes(), dst.dtype(), src.device(), format);
     copy_same_device(tmp, src);
     s = tmp;
   }
-  if (dst.is_contiguous()) {
+  if (dst.strides() == dense) {
     copy_dense_across(dst, s, non_blocking);
   } else {
-    Tensor tmp = empty_on(dst.sizes(), dst.dtype(), dst.device(), false);
+    Tensor tmp = make_tensor(dst.sizes(), dst.dtype(), dst.device(), format);
     copy_dense_across(tmp, s, false);
     copy_same_device(dst, tmp);
   }
@@ -139,7 +142,7 @@ const Tensor& copy_(const Tensor& dst, const Tensor& src, bool non_blocking) {
 Tensor to(const Tensor& t, Device device, DType dtype, bool non_blocking, bool copy) {
   if (device.is_cuda()) device = resolve_device(device);
   if (!copy && t.device() == device && t.dtype() == dtype) return t;
-  Tensor out = make_tensor(t.sizes(), dtype, device);
+  Tensor out = make_tensor(t.sizes(), dtype, device, t.suggest_memory_format());
   copy_impl(out, t, non_blocking);
   if (autograd::needs_grad({&t})) {
     Device src_device = t.device();
@@ -152,9 +155,32 @@ Tensor to(const Tensor& t, Device device, DType dtype, bool non_blocking, bool c
   return out;
 }
 
-Tensor contiguous(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  return clone(t);
+namespace {
+// A copy of t laid out in format f, recorded as a clone (its gradient passes through).
+Tensor copy_in_format(const Tensor& t, MemoryFormat f) {
+  KILN_CHECK(t.defined(), "contiguous: undefined tensor");
+  Tensor out = make_tensor(t.sizes(), t.dtype(), t.device(), f);
+  copy_impl(out, t, false);
+  if (autograd::needs_grad({&t}))
+    autograd::record("CloneBackward0", out, {t}, [](const autograd::TensorList& g, const std::vector<bool>&) {
+      return autograd::TensorList{g[0]};
+    });
+  return out;
+}
+}  // namespace
+
+Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : copy_in_format(t, MemoryFormat::Contiguous); }
+
+Tensor contiguous(const Tensor& t, MemoryFormat f) {
+  switch (f) {
+    case MemoryFormat::Preserve: return t;
+    case MemoryFormat::Contiguous: return contiguous(t);
+    case MemoryFormat::ChannelsLast:
+      KILN_CHECK_SHAPE(t.dim() == 4, "contiguous(channels_last): expected a 4-D tensor [N, C, H, W], got shape ",
+                       t.shape_str(), "; channels_last is for images (use it on the input of a Conv2d)");
+      return t.suggest_memory_format() == f ? t : copy_in_format(t, f);
+  }
+  return t;
 }
 
 Tensor clone(const Tensor& t) { return to(t, t.device(), t.dtype(), false, true); }

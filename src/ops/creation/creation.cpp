@@ -42,6 +42,12 @@ Tensor random_tensor(const Shape& size, const TensorOptions& opts, Generator* ge
 Tensor empty(const Shape& size, const TensorOptions& opts) {
   return finish(make_tensor(size, opts.dtype(), opts.device(), opts.pinned_memory()), opts);
 }
+Tensor empty(const Shape& size, const TensorOptions& opts, MemoryFormat format) {
+  KILN_CHECK(format != MemoryFormat::Preserve, "empty: preserve_format needs a tensor to preserve (use empty_like)");
+  KILN_CHECK(!opts.pinned_memory() || format == MemoryFormat::Contiguous,
+             "empty: pinned memory is made contiguous; lay it out with contiguous(format) after the copy");
+  return finish(make_tensor(size, opts.dtype(), opts.device(), format), opts);
+}
 Tensor full(const Shape& size, const Scalar& value, const TensorOptions& opts) {
   // As torch.full: without a dtype, the fill value decides (bool, int64 or float32).
   DType dt = opts.has_dtype() ? opts.dtype() : value.dtype();

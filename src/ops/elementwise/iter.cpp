@@ -1,6 +1,9 @@
 // Building an ElementwiseIter: broadcast strides, dim coalescing, and the device check.
 #include "ops/elementwise/iter.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "kiln/core/error.h"
 #include "ops/op_stream.h"
 
@@ -19,6 +22,18 @@ void check_same_device(const char* op, const std::vector<const Tensor*>& tensors
                                     " and ", t->device(), ". Move them with .to(", first->device(),
                                     ") (or .to(device) for the one you want) before the op."));
   }
+}
+
+MemoryFormat elementwise_format(const Shape& shape, std::initializer_list<const Tensor*> inputs) {
+  if (shape.size() != 4) return MemoryFormat::Contiguous;
+  for (const Tensor* t : inputs)
+    if (t && t->defined() && t->sizes() == shape) return t->suggest_memory_format();
+  return MemoryFormat::Contiguous;
+}
+
+Tensor make_elementwise_output(const Shape& shape, DType dtype, Device device,
+                               std::initializer_list<const Tensor*> inputs) {
+  return make_tensor(shape, dtype, device, elementwise_format(shape, inputs));
 }
 
 ElementwiseIter make_elementwise_iter(const Tensor& out, const std::vector<Tensor>& inputs, const char* op) {
@@ -61,11 +76,17 @@ ElementwiseIter make_elementwise_iter(const Tensor& out, const std::vector<Tenso
                                      shape_to_string(shape)));
     }
   }
-  // Coalesce: drop size-1 dims, merge d into d+1 when every operand is contiguous across them.
+  // Walk the dims in the output's memory order, outermost first: a channels-last result and channels-last inputs
+  // then coalesce into one contiguous run. For a contiguous output the order is the dims' own.
+  int order[kMaxDims];
+  std::iota(order, order + ndim, 0);
+  std::stable_sort(order, order + ndim, [&](int a, int b) { return strides[0][a] > strides[0][b]; });
+  // Coalesce: drop size-1 dims, merge d into the next when every operand is contiguous across them.
   int nd = 0;
   int64_t sizes[kMaxDims];
   int64_t cs[kMaxOperands][kMaxDims];
-  for (int d = 0; d < ndim; ++d) {
+  for (int i = 0; i < ndim; ++i) {
+    const int d = order[i];
     if (shape[d] == 1) continue;
     if (nd > 0) {
       bool mergeable = true;

@@ -2,6 +2,7 @@
 // coalesced, plus the index arithmetic (shared by the CPU loop and the CUDA kernel).
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "kiln/core/macros.h"
@@ -47,6 +48,13 @@ struct ElementwiseIter {
 /// Builds the iteration for out = f(inputs...). Inputs must broadcast to out's shape (ShapeError otherwise)
 /// and live on out's device (DeviceError otherwise). out must not overlap an input except exactly (in place).
 ElementwiseIter make_elementwise_iter(const Tensor& out, const std::vector<Tensor>& inputs, const char* op);
+
+/// The format of an elementwise result of `shape`: channels-last when the first input of that shape is (PyTorch
+/// follows its first operand's layout), else contiguous.
+MemoryFormat elementwise_format(const Shape& shape, std::initializer_list<const Tensor*> inputs);
+/// A fresh result of `shape` for an elementwise op on `inputs`, laid out by elementwise_format.
+Tensor make_elementwise_output(const Shape& shape, DType dtype, Device device,
+                               std::initializer_list<const Tensor*> inputs);
 
 /// Throws DeviceError naming the op, both devices and the fix when tensors are on different devices.
 void check_same_device(const char* op, const std::vector<const Tensor*>& tensors);

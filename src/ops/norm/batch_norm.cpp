@@ -56,9 +56,11 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   g.n = input.size(0), g.c = input.size(1), g.s = input.numel() / std::max<int64_t>(1, g.n * g.c);
   g.dtype = input.dtype();
   g.stream = ops::op_stream(input.device());
+  const MemoryFormat format = input.suggest_memory_format();  // a channels-last input stays channels-last
+  g.channels_last = format == MemoryFormat::ChannelsLast;
   const int64_t count = g.n * g.s;
   const DeviceType dev = input.device().type();
-  Tensor x = contiguous(input);
+  Tensor x = contiguous(input, format);
   Tensor w = weight.defined() ? contiguous(weight) : Tensor(), b = bias.defined() ? contiguous(bias) : Tensor();
   Tensor mean, invstd;
   {
@@ -81,16 +83,16 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
       invstd = rsqrt(add(running_var, Scalar(eps)));
     }
   }
-  Tensor y = make_tensor(x.sizes(), x.dtype(), x.device());
+  Tensor y = make_tensor(x.sizes(), x.dtype(), x.device(), format);
   if (y.numel() > 0) ops::batch_norm_apply_stub(dev, g, x, mean, invstd, w, b, y);
   if (autograd::needs_grad({&input, &weight, &bias}))
     autograd::record(
         "NativeBatchNormBackward0", y, {input, weight, bias},
-        [g, dev, training, sx = SavedTensor(x), sw = SavedTensor(w), mean, invstd](const TensorList& grads,
-                                                                                   const std::vector<bool>& need) {
-          Tensor gy = contiguous(grads[0]);
+        [g, dev, training, format, sx = SavedTensor(x), sw = SavedTensor(w), mean, invstd](
+            const TensorList& grads, const std::vector<bool>& need) {
+          Tensor gy = contiguous(grads[0], format);
           const Tensor& xs = sx.get();
-          Tensor gx = need[0] ? make_tensor(xs.sizes(), xs.dtype(), xs.device()) : Tensor();
+          Tensor gx = need[0] ? make_tensor(xs.sizes(), xs.dtype(), xs.device(), format) : Tensor();
           Tensor gw = need[1] ? make_tensor({g.c}, xs.dtype(), xs.device()) : Tensor();
           Tensor gb = need[2] ? make_tensor({g.c}, xs.dtype(), xs.device()) : Tensor();
           ops::batch_norm_backward_stub(dev, g, xs, gy, mean, invstd, sw.get(), training, gx, gw, gb);

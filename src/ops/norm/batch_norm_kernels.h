@@ -1,5 +1,5 @@
 // Dispatch stubs of batch normalisation over dim 1 of a contiguous [N, C, S] tensor (S: the flattened spatial
-// dims, 1 for [N, C]).
+// dims, 1 for [N, C]), or of a channels-last one ([N, S, C] in memory).
 #pragma once
 #include <cstdint>
 
@@ -13,9 +13,19 @@ namespace kiln::ops {
 
 struct BatchNormGeometry {
   int64_t n = 0, c = 0, s = 1;
+  bool channels_last = false;  // memory [N, S, C]: rows of C channels
   DType dtype = DType::Float32;
   cuda::Stream stream;  // where a CUDA kernel runs (null for the CPU)
 };
+
+/// The offset of element k (of n * s) of channel c.
+KILN_HD int64_t bn_offset(const BatchNormGeometry& g, int64_t c, int64_t k) {
+  return g.channels_last ? k * g.c + c : ((k / g.s) * g.c + c) * g.s + k % g.s;
+}
+/// The channel of the element at offset i.
+KILN_HD int64_t bn_channel(const BatchNormGeometry& g, int64_t i) {
+  return g.channels_last ? i % g.c : (i / g.s) % g.c;
+}
 
 /// Channel c's normalisation folded into y = x * scale + shift (weight and bias may be null: 1 and 0).
 template <typename T>

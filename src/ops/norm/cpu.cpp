@@ -1,5 +1,7 @@
-// CPU batch normalisation kernels: one task per run of channels, sums accumulated in double.
+// CPU batch normalisation kernels: one task per run of channels, sums accumulated in double. Channels-last
+// tensors (rows of C channels) take row loops instead, with the per-channel sums kept in a row of accumulators.
 #include <algorithm>
+#include <vector>
 
 #include "backend/cpu/parallel.h"
 #include "ops/norm/batch_norm_kernels.h"
@@ -37,11 +39,113 @@ double run_sum(int64_t n, const F& f) {
   return (a0 + a1) + (a2 + a3);
 }
 
+// ---- channels-last: rows r in [0, n * s), element (r, c) at r * C + c ----
+
+// The per-channel sums of k quantities (acc[j * C + c]), added row by row by add_row(r, acc). Rows go in fixed
+// blocks, each into its own partial row, added in block order: the partition depends on the geometry only, so
+// the result does not depend on the thread count.
+template <typename F>
+std::vector<double> column_sums(const BatchNormGeometry& g, int64_t k, const F& add_row) {
+  const int64_t rows = g.n * g.s, width = k * g.c;
+  const int64_t per_block = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, g.c));
+  const int64_t blocks = (rows + per_block - 1) / per_block;
+  std::vector<double> partial(static_cast<size_t>(blocks * width), 0.0);
+  cpu::parallel_for(0, blocks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t blk = b; blk < e; ++blk) {
+      double* acc = partial.data() + blk * width;
+      for (int64_t r = blk * per_block, end = std::min(rows, r + per_block); r < end; ++r) add_row(r, acc);
+    }
+  });
+  std::vector<double> total(static_cast<size_t>(width), 0.0);
+  for (int64_t blk = 0; blk < blocks; ++blk)
+    for (int64_t j = 0; j < width; ++j) total[j] += partial[blk * width + j];
+  return total;
+}
+
+// fn(r) for every row, in parallel.
+template <typename F>
+void for_rows(const BatchNormGeometry& g, const F& fn) {
+  cpu::parallel_for(0, g.n * g.s, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(1, g.c)),
+                    [&](int64_t b, int64_t e) {
+                      for (int64_t r = b; r < e; ++r) fn(r);
+                    });
+}
+
+template <typename T>
+void stats_rows(const BatchNormGeometry& g, const T* xd, T* md, T* vd) {
+  const int64_t C = g.c;
+  const double count = static_cast<double>(g.n * g.s);
+  std::vector<double> m = column_sums(g, 1, [&](int64_t r, double* acc) {
+    const T* xr = xd + r * C;
+    for (int64_t c = 0; c < C; ++c) acc[c] += xr[c];
+  });
+  for (double& v : m) v /= count;
+  const std::vector<double> sq = column_sums(g, 1, [&](int64_t r, double* acc) {
+    const T* xr = xd + r * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const double d = xr[c] - m[c];
+      acc[c] += d * d;
+    }
+  });
+  for (int64_t c = 0; c < C; ++c) {
+    md[c] = static_cast<T>(m[c]);
+    vd[c] = static_cast<T>(sq[c] / count);
+  }
+}
+
+template <typename T>
+void apply_rows(const BatchNormGeometry& g, const T* xd, const T* md, const T* id, const T* wd, const T* bd, T* yd) {
+  const int64_t C = g.c;
+  std::vector<T> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) bn_fold(md, id, wd, bd, c, scale[c], shift[c]);
+  for_rows(g, [&](int64_t r) {
+    const T* xr = xd + r * C;
+    T* yr = yd + r * C;
+    for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * scale[c] + shift[c];
+  });
+}
+
+template <typename T>
+void backward_rows(const BatchNormGeometry& g, const T* xd, const T* gyd, const T* md, const T* id, const T* wd,
+                   bool training, T* gxd, T* gwd, T* gbd) {
+  const int64_t C = g.c;
+  const double count = static_cast<double>(g.n * g.s);
+  const std::vector<double> sums = column_sums(g, 2, [&](int64_t r, double* acc) {
+    const T* xr = xd + r * C;
+    const T* gr = gyd + r * C;
+    for (int64_t c = 0; c < C; ++c) {
+      acc[c] += gr[c];
+      acc[C + c] += gr[c] * ((xr[c] - static_cast<double>(md[c])) * id[c]);
+    }
+  });
+  for (int64_t c = 0; c < C; ++c) {
+    if (gwd) gwd[c] = static_cast<T>(sums[C + c]);
+    if (gbd) gbd[c] = static_cast<T>(sums[c]);
+  }
+  if (!gxd) return;
+  std::vector<double> scale(static_cast<size_t>(C)), mean_dy(static_cast<size_t>(C)), mean_dy_xhat(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    scale[c] = id[c] * (wd ? wd[c] : 1.0);
+    mean_dy[c] = training ? sums[c] / count : 0;
+    mean_dy_xhat[c] = training ? sums[C + c] / count : 0;
+  }
+  for_rows(g, [&](int64_t r) {
+    const T* xr = xd + r * C;
+    const T* gr = gyd + r * C;
+    T* out = gxd + r * C;
+    for (int64_t c = 0; c < C; ++c)
+      out[c] = static_cast<T>(bn_grad_x(gr[c], xr[c], md[c], id[c], scale[c], mean_dy[c], mean_dy_xhat[c]));
+  });
+}
+
+// ---- NCHW ----
+
 template <typename T>
 void stats(const BatchNormGeometry& g, const Tensor& x, Tensor& mean, Tensor& var) {
   const T* xd = x.data_ptr<T>();
   T* md = mean.data_ptr<T>();
   T* vd = var.data_ptr<T>();
+  if (g.channels_last) return stats_rows(g, xd, md, vd);
   const double count = static_cast<double>(g.n * g.s);
   for_channels(g, [&](int64_t c) {
     double sum = 0;
@@ -68,6 +172,7 @@ void apply(const BatchNormGeometry& g, const Tensor& x, const Tensor& mean, cons
   const T* id = invstd.data_ptr<T>();
   const T* wd = weight.defined() ? weight.data_ptr<T>() : nullptr;
   const T* bd = bias.defined() ? bias.data_ptr<T>() : nullptr;
+  if (g.channels_last) return apply_rows(g, xd, md, id, wd, bd, yd);
   for_channels(g, [&](int64_t c) {
     T scale, shift;
     bn_fold(md, id, wd, bd, c, scale, shift);
@@ -89,6 +194,7 @@ void backward(const BatchNormGeometry& g, const Tensor& x, const Tensor& grad_y,
   T* gxd = grad_x.defined() ? grad_x.data_ptr<T>() : nullptr;
   T* gwd = grad_weight.defined() ? grad_weight.data_ptr<T>() : nullptr;
   T* gbd = grad_bias.defined() ? grad_bias.data_ptr<T>() : nullptr;
+  if (g.channels_last) return backward_rows(g, xd, gyd, md, id, wd, training, gxd, gwd, gbd);
   const double count = static_cast<double>(g.n * g.s);
   for_channels(g, [&](int64_t c) {
     const double m = md[c], inv = id[c];

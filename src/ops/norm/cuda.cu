@@ -1,5 +1,6 @@
 // CUDA batch normalisation kernels: one block per channel for the reductions (sums in double, in a fixed order,
-// so results are deterministic), one thread per element for the apply; the per-element math is batch_norm_kernels.h's.
+// so results are deterministic), one thread per element for the apply; the per-element math and the element
+// offsets (NCHW or channels-last) are batch_norm_kernels.h's.
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
 #include "ops/elementwise/cuda_loop.cuh"
@@ -22,21 +23,16 @@ __device__ double block_sum(double v, double* smem) {
   return total;
 }
 
-// Element k of channel c's n runs of s values.
-__device__ __forceinline__ int64_t channel_offset(const BatchNormGeometry& g, int64_t c, int64_t k) {
-  return ((k / g.s) * g.c + c) * g.s + k % g.s;
-}
-
 template <typename T>
 __global__ void stats_kernel(BatchNormGeometry g, const T* x, T* mean, T* var) {
   __shared__ double smem[kReduceThreads];
   const int64_t c = blockIdx.x, count = g.n * g.s;
   double sum = 0;
-  for (int64_t k = threadIdx.x; k < count; k += blockDim.x) sum += x[channel_offset(g, c, k)];
+  for (int64_t k = threadIdx.x; k < count; k += blockDim.x) sum += x[bn_offset(g, c, k)];
   const double m = block_sum(sum, smem) / count;
   double sq = 0;  // two passes, as the CPU: the squared deviations do not cancel
   for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-    const double d = x[channel_offset(g, c, k)] - m;
+    const double d = x[bn_offset(g, c, k)] - m;
     sq += d * d;
   }
   const double v = block_sum(sq, smem) / count;
@@ -52,7 +48,7 @@ __global__ void apply_kernel(BatchNormGeometry g, const T* x, const T* mean, con
   const int64_t n = g.n * g.c * g.s, stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += stride) {
     T scale, shift;
-    bn_fold(mean, invstd, weight, bias, (i / g.s) % g.c, scale, shift);
+    bn_fold(mean, invstd, weight, bias, bn_channel(g, i), scale, shift);
     y[i] = x[i] * scale + shift;
   }
 }
@@ -65,7 +61,7 @@ __global__ void backward_kernel(BatchNormGeometry g, const T* x, const T* gy, co
   const double m = mean[c], inv = invstd[c];
   double dy = 0, dy_xhat = 0;
   for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-    const int64_t o = channel_offset(g, c, k);
+    const int64_t o = bn_offset(g, c, k);
     dy += gy[o];
     dy_xhat += gy[o] * ((x[o] - m) * inv);
   }
@@ -78,7 +74,7 @@ __global__ void backward_kernel(BatchNormGeometry g, const T* x, const T* gy, co
   const double scale = inv * (weight ? static_cast<double>(weight[c]) : 1.0);
   const double mean_dy = training ? sum_dy / count : 0, mean_dy_xhat = training ? sum_dy_xhat / count : 0;
   for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-    const int64_t o = channel_offset(g, c, k);
+    const int64_t o = bn_offset(g, c, k);
     gx[o] = static_cast<T>(bn_grad_x(gy[o], x[o], m, inv, scale, mean_dy, mean_dy_xhat));
   }
 }

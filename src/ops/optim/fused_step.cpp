@@ -1,11 +1,14 @@
 // Front end of the fused optimizer updates: argument checks, then the fused kernel, or the same formulas
-// as composed tensor ops (in torch's order) when a tensor is not contiguous or has another dtype.
+// as composed tensor ops (in torch's order) when a tensor is not dense in the parameter's layout or has another
+// dtype.
 #include "ops/optim/fused_step.h"
 
 #include "kiln/autograd/autograd.h"
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/pointwise.h"
+#include "kiln/tensor/ops/creation.h"
 #include "ops/op_stream.h"
+#include "tensor/layout.h"
 
 namespace kiln::ops {
 KILN_DEFINE_DISPATCH(adam_step_stub);
@@ -44,7 +47,7 @@ template <typename Launch>
 bool try_fused(OptimPath path, const Tensor& param, Tensor& g, std::initializer_list<const Tensor*> state,
                const char* op, const Launch& launch) {
   if (path != OptimPath::Auto || !fusable(param, state)) return false;
-  if (!g.is_contiguous()) g = g.contiguous();
+  if (g.strides() != param.strides()) g = empty_like(param).copy_(g);  // the gradient in the parameter's layout
   mark_written({&param}, op);
   mark_written(state, op);
   launch(g);
@@ -53,11 +56,11 @@ bool try_fused(OptimPath path, const Tensor& param, Tensor& g, std::initializer_
 }  // namespace
 
 bool fusable(const Tensor& param, std::initializer_list<const Tensor*> others) {
-  if (!param.is_contiguous()) return false;
+  if (!is_non_overlapping_and_dense(param)) return false;
   for (const Tensor* t : others) {
     if (!t->defined()) continue;
-    if (!t->is_contiguous() || t->dtype() != param.dtype() || t->device() != param.device() ||
-        t->numel() != param.numel())
+    if (t->strides() != param.strides() || t->dtype() != param.dtype() || t->device() != param.device() ||
+        t->sizes() != param.sizes())
       return false;
   }
   return true;

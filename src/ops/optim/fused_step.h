@@ -11,7 +11,8 @@ namespace kiln::ops {
 /// reference the fused kernels are tested against).
 enum class OptimPath { Auto, Composed };
 
-/// True when every defined tensor is contiguous with param's dtype, device and numel.
+/// True when param is dense (contiguous, channels-last, any order of dims) and every defined tensor has its
+/// strides, dtype, device and numel: the kernels then walk them all as one flat array.
 bool fusable(const Tensor& param, std::initializer_list<const Tensor*> others);
 
 /// One Adam (or AdamW with h.decoupled) step on param, exp_avg, exp_avg_sq and, with h.amsgrad, max_exp_avg_sq.

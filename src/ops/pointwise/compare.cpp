@@ -10,7 +10,7 @@ using ops::LogicalOp;
 namespace {
 Tensor bool_output(const char* name, const Tensor& a, const Tensor& b) {
   ops::check_same_device(name, {&a, &b});
-  return make_tensor(ops::broadcast_shape(name, a.sizes(), b.sizes()), kBool, a.device());
+  return ops::make_elementwise_output(ops::broadcast_shape(name, a.sizes(), b.sizes()), kBool, a.device(), {&a, &b});
 }
 
 Tensor compare(const char* name, CompareOp op, const Tensor& a, const Tensor& b) {
@@ -29,7 +29,7 @@ Tensor compare(const char* name, CompareOp op, const Tensor& a, const Tensor& b)
 }
 
 Tensor compare(const char* name, CompareOp op, const Tensor& a, const Scalar& s) {
-  Tensor out = make_tensor(a.sizes(), kBool, a.device());
+  Tensor out = ops::make_elementwise_output(a.sizes(), kBool, a.device(), {&a});
   if (out.numel() == 0) return out;
   Tensor x = ops::cast_for_kernel(a, result_type(a, s));
   auto it = ops::make_elementwise_iter(out, {x}, name);
@@ -50,7 +50,7 @@ Tensor float_class(const char* name, ops::FloatClass op, const Tensor& a) {
   // Integers are never NaN or infinite.
   if (!a.is_floating_point())
     return full(a.sizes(), op == ops::FloatClass::IsFinite, TensorOptions(kBool).device(a.device()));
-  Tensor out = make_tensor(a.sizes(), kBool, a.device());
+  Tensor out = ops::make_elementwise_output(a.sizes(), kBool, a.device(), {&a});
   if (out.numel() == 0) return out;
   auto it = ops::make_elementwise_iter(out, {a}, name);
   ops::float_class_stub(out.device().type(), it, op);
@@ -75,7 +75,7 @@ Tensor logical_and(const Tensor& a, const Tensor& b) { return logical("logical_a
 Tensor logical_or(const Tensor& a, const Tensor& b) { return logical("logical_or", LogicalOp::Or, a, b); }
 Tensor logical_xor(const Tensor& a, const Tensor& b) { return logical("logical_xor", LogicalOp::Xor, a, b); }
 Tensor logical_not(const Tensor& a) {
-  Tensor out = make_tensor(a.sizes(), kBool, a.device());
+  Tensor out = ops::make_elementwise_output(a.sizes(), kBool, a.device(), {&a});
   if (out.numel() == 0) return out;
   Tensor x = ops::cast_for_kernel(a, kBool);
   auto it = ops::make_elementwise_iter(out, {x}, "logical_not");

@@ -114,7 +114,7 @@ void ternary_inplace(const char* op, ops::TernaryOp top, const Tensor& self, con
     ops::run_inplace(op, self, inputs,
                      [&](const ops::ElementwiseIter& it) { ops::ternary_stub(self.device().type(), it, top, s); });
   } else {
-    Tensor out = make_tensor(self.sizes(), rt, self.device());
+    Tensor out = ops::make_elementwise_output(self.sizes(), rt, self.device(), {&self});
     if (out.numel() > 0) {
       auto it = ops::make_elementwise_iter(out, inputs, op);
       ops::ternary_stub(out.device().type(), it, top, s);

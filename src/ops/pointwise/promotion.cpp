@@ -115,7 +115,7 @@ void check_not_bool(const char* op, DType t, const char* advice) {
 
 Tensor binary_raw(const char* name, BinaryOp op, const Tensor& a, const Tensor& b, DType compute, const Scalar& alpha) {
   check_same_device(name, {&a, &b});
-  Tensor out = make_tensor(broadcast_shape(name, a.sizes(), b.sizes()), compute, a.device());
+  Tensor out = make_elementwise_output(broadcast_shape(name, a.sizes(), b.sizes()), compute, a.device(), {&a, &b});
   if (out.numel() == 0) return out;
   Tensor ca = cast_for_kernel(a, compute), cb = cast_for_kernel(b, compute);  // alive until the kernel ran
   auto it = make_elementwise_iter(out, {ca, cb}, name);
@@ -125,7 +125,7 @@ Tensor binary_raw(const char* name, BinaryOp op, const Tensor& a, const Tensor& 
 
 Tensor binary_scalar_raw(const char* name, BinaryOp op, const Tensor& a, const Scalar& s, DType compute,
                          const Scalar& alpha, bool scalar_first) {
-  Tensor out = make_tensor(a.sizes(), compute, a.device());
+  Tensor out = make_elementwise_output(a.sizes(), compute, a.device(), {&a});
   if (out.numel() == 0) return out;
   Tensor ca = cast_for_kernel(a, compute);
   auto it = make_elementwise_iter(out, {ca}, name);
@@ -134,7 +134,7 @@ Tensor binary_scalar_raw(const char* name, BinaryOp op, const Tensor& a, const S
 }
 
 Tensor unary_raw(UnaryOp op, const Tensor& a, double p0, double p1) {
-  Tensor out = make_tensor(a.sizes(), a.dtype(), a.device());
+  Tensor out = make_elementwise_output(a.sizes(), a.dtype(), a.device(), {&a});
   if (out.numel() == 0) return out;
   auto it = make_elementwise_iter(out, {a}, "unary");
   unary_stub(out.device().type(), it, op, p0, p1);
@@ -143,7 +143,7 @@ Tensor unary_raw(UnaryOp op, const Tensor& a, double p0, double p1) {
 
 Tensor unary_backward_raw(UnaryBackwardOp op, const Tensor& g, const Tensor& v, double p0, double p1) {
   DType dt = promote_types(g.dtype(), v.dtype());
-  Tensor out = make_tensor(broadcast_shape("backward", g.sizes(), v.sizes()), dt, v.device());
+  Tensor out = make_elementwise_output(broadcast_shape("backward", g.sizes(), v.sizes()), dt, v.device(), {&g, &v});
   if (out.numel() == 0) return out;
   Tensor cg = cast_for_kernel(g, dt), cv = cast_for_kernel(v, dt);
   auto it = make_elementwise_iter(out, {cg, cv}, "backward");

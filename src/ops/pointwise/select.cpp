@@ -59,7 +59,7 @@ namespace {
 Tensor clamp_impl(const char* op, const Tensor& a, const Scalar* lo, const Scalar* hi) {
   ops::ClampPlan p = ops::plan_clamp(op, a, lo, hi);
   Tensor x = ops::cast_for_kernel(a, p.dtype);
-  Tensor out = make_tensor(a.sizes(), p.dtype, a.device());
+  Tensor out = ops::make_elementwise_output(a.sizes(), p.dtype, a.device(), {&a});
   if (out.numel() > 0) {
     auto it = ops::make_elementwise_iter(out, {x}, op);
     ops::clamp_stub(out.device().type(), it, p.lo, p.hi, p.has_lo, p.has_hi);
@@ -90,7 +90,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   ops::check_same_device("where", {&cond, &a, &b});
   DType rt = result_type(a, b);
   Shape shape = ops::broadcast_shape("where", ops::broadcast_shape("where", cond.sizes(), a.sizes()), b.sizes());
-  Tensor out = make_tensor(shape, rt, a.device());
+  Tensor out = ops::make_elementwise_output(shape, rt, a.device(), {&cond, &a, &b});
   if (out.numel() > 0) {
     Tensor x = ops::cast_for_kernel(a, rt), y = ops::cast_for_kernel(b, rt);
     auto it = ops::make_elementwise_iter(out, {cond, x, y}, "where");
@@ -116,7 +116,7 @@ Tensor select_scalar(const char* op, const char* node, const Tensor& cond, const
                      bool when, DType dtype) {
   check_mask(op, cond);
   ops::check_same_device(op, {&cond, &a});
-  Tensor out = make_tensor(ops::broadcast_shape(op, cond.sizes(), a.sizes()), dtype, a.device());
+  Tensor out = ops::make_elementwise_output(ops::broadcast_shape(op, cond.sizes(), a.sizes()), dtype, a.device(), {&cond, &a});
   if (out.numel() > 0) {
     Tensor x = ops::cast_for_kernel(a, dtype);
     auto it = ops::make_elementwise_iter(out, {cond, x}, op);

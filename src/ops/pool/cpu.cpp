@@ -1,5 +1,6 @@
 // CPU pooling kernels: one task per run of input planes on kiln's pool, float32 and float64, over the window
-// functors that the CUDA kernels share (pool_kernels.h).
+// functors that the CUDA kernels share (pool_kernels.h). Channels-last max pooling has its own loops over rows
+// of channels (contiguous, so they vectorise); its other cases run the functors with the pixel stride.
 #include <algorithm>
 
 #include "backend/cpu/parallel.h"
@@ -76,21 +77,60 @@ void max_plane_2x2(const PoolGeometry& g, const T* xp, T* yp, int64_t* ip) {
   }
 }
 
+// Channels-last with every window inside the input: per output pixel, the window's pixels are compared over all
+// channels at once, in the order max_window takes them (the first maximum; NaN wins).
+template <typename T>
+void max_forward_rows(const PoolGeometry& g, const T* xd, T* yd, int64_t* id) {
+  const int64_t C = g.channels, w = g.w, hw = g.h * g.w, oh = g.oh, ow = g.ow, kh = g.kh, kw = g.kw;
+  const int64_t rows = g.planes / C * oh;  // (n, oy) pairs
+  cpu::parallel_for(0, rows, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(1, ow * C * kh * kw)),
+                    [&](int64_t b, int64_t e) {
+                      for (int64_t row = b; row < e; ++row) {
+                        const int64_t n = row / oh, oy = row % oh;
+                        for (int64_t ox = 0; ox < ow; ++ox) {
+                          const int64_t base = oy * g.stride_h * w + ox * g.stride_w;
+                          T* y = yd + (row * ow + ox) * C;
+                          int64_t* ix = id + (row * ow + ox) * C;
+                          const T* x0 = xd + (n * hw + base) * C;
+                          for (int64_t c = 0; c < C; ++c) {
+                            y[c] = x0[c];
+                            ix[c] = base;
+                          }
+                          for (int64_t i = 0; i < kh; ++i)
+                            for (int64_t j = i == 0 ? 1 : 0; j < kw; ++j) {
+                              const int64_t at = base + i * w + j;
+                              const T* xp = xd + (n * hw + at) * C;
+                              for (int64_t c = 0; c < C; ++c) {
+                                const bool r = replaces(xp[c], y[c]);
+                                y[c] = r ? xp[c] : y[c];
+                                ix[c] = r ? at : ix[c];
+                              }
+                            }
+                        }
+                      }
+                    });
+}
+
 template <typename T>
 void max_forward(const PoolGeometry& g, const Tensor& x, Tensor& y, Tensor& indices) {
   const T* xd = x.data_ptr<T>();
   T* yd = y.data_ptr<T>();
   int64_t* id = indices.data_ptr<int64_t>();
   const bool inside = windows_inside(g);
+  if (g.channels_last && inside) return max_forward_rows(g, xd, yd, id);
   const bool two_by_two = inside && g.kh == 2 && g.kw == 2 && g.stride_h == 2 && g.stride_w == 2;
+  const int64_t ps = pool_pixel_stride(g);
   for_planes(g, [&](int64_t p) {
-    const T* xp = xd + p * g.h * g.w;
-    T* yp = yd + p * g.oh * g.ow;
-    int64_t* ip = id + p * g.oh * g.ow;
-    if (two_by_two) return max_plane_2x2(g, xp, yp, ip);
-    if (inside) return max_plane_inside(g, xp, yp, ip);
+    const T* xp = xd + pool_plane_start(g, p, g.h * g.w);
+    T* yp = yd + pool_plane_start(g, p, g.oh * g.ow);
+    int64_t* ip = id + pool_plane_start(g, p, g.oh * g.ow);
+    if (two_by_two && ps == 1) return max_plane_2x2(g, xp, yp, ip);
+    if (inside && ps == 1) return max_plane_inside(g, xp, yp, ip);
     for (int64_t oy = 0; oy < g.oh; ++oy)
-      for (int64_t ox = 0; ox < g.ow; ++ox) max_window(g, xp, oy, ox, yp[oy * g.ow + ox], ip[oy * g.ow + ox]);
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const int64_t o = (oy * g.ow + ox) * ps;
+        max_window(g, xp, oy, ox, yp[o], ip[o]);
+      }
   });
 }
 
@@ -102,10 +142,32 @@ void max_backward(const PoolGeometry& g, const Tensor& grad_y, const Tensor& ind
   const int64_t* id = indices.data_ptr<int64_t>();
   T* gxd = grad_x.data_ptr<T>();
   const bool disjoint = g.stride_h >= g.dil_h * (g.kh - 1) + 1 && g.stride_w >= g.dil_w * (g.kw - 1) + 1;
+  if (g.channels_last && disjoint) {  // one image per task: zero it, then add each output's gradient at its maximum
+    const int64_t C = g.channels, hw = g.h * g.w, ohw = g.oh * g.ow;
+    cpu::parallel_for(0, g.planes / C, 1, [&](int64_t b, int64_t e) {
+      for (int64_t n = b; n < e; ++n) {
+        T* gxn = gxd + n * hw * C;
+        std::fill(gxn, gxn + hw * C, T(0));
+        for (int64_t o = 0; o < ohw; ++o) {
+          const T* gy = gyd + (n * ohw + o) * C;
+          const int64_t* ix = id + (n * ohw + o) * C;
+          for (int64_t c = 0; c < C; ++c)
+            if (ix[c] >= 0) gxn[ix[c] * C + c] += gy[c];
+        }
+      }
+    });
+    return;
+  }
+  const int64_t ps = pool_pixel_stride(g);
   for_planes(g, [&](int64_t p) {
-    T* gxp = gxd + p * g.h * g.w;
-    const T* gyp = gyd + p * g.oh * g.ow;
-    const int64_t* ip = id + p * g.oh * g.ow;
+    T* gxp = gxd + pool_plane_start(g, p, g.h * g.w);
+    const T* gyp = gyd + pool_plane_start(g, p, g.oh * g.ow);
+    const int64_t* ip = id + pool_plane_start(g, p, g.oh * g.ow);
+    if (ps != 1) {  // channels-last, overlapping windows: the gather
+      for (int64_t iy = 0; iy < g.h; ++iy)
+        for (int64_t ix = 0; ix < g.w; ++ix) gxp[(iy * g.w + ix) * ps] = max_grad_at(g, gyp, ip, iy, ix);
+      return;
+    }
     if (disjoint) {
       std::fill(gxp, gxp + g.h * g.w, T(0));
       for (int64_t o = 0; o < g.oh * g.ow; ++o)
@@ -121,11 +183,12 @@ template <typename T>
 void avg_forward(const PoolGeometry& g, const Tensor& x, Tensor& y) {
   const T* xd = x.data_ptr<T>();
   T* yd = y.data_ptr<T>();
+  const int64_t ps = pool_pixel_stride(g);
   for_planes(g, [&](int64_t p) {
-    const T* xp = xd + p * g.h * g.w;
-    T* yp = yd + p * g.oh * g.ow;
+    const T* xp = xd + pool_plane_start(g, p, g.h * g.w);
+    T* yp = yd + pool_plane_start(g, p, g.oh * g.ow);
     for (int64_t oy = 0; oy < g.oh; ++oy)
-      for (int64_t ox = 0; ox < g.ow; ++ox) yp[oy * g.ow + ox] = avg_window(g, xp, oy, ox);
+      for (int64_t ox = 0; ox < g.ow; ++ox) yp[(oy * g.ow + ox) * ps] = avg_window(g, xp, oy, ox);
   });
 }
 
@@ -133,11 +196,12 @@ template <typename T>
 void avg_backward(const PoolGeometry& g, const Tensor& grad_y, Tensor& grad_x) {
   const T* gyd = grad_y.data_ptr<T>();
   T* gxd = grad_x.data_ptr<T>();
+  const int64_t ps = pool_pixel_stride(g);
   for_planes(g, [&](int64_t p) {
-    T* gxp = gxd + p * g.h * g.w;
-    const T* gyp = gyd + p * g.oh * g.ow;
+    T* gxp = gxd + pool_plane_start(g, p, g.h * g.w);
+    const T* gyp = gyd + pool_plane_start(g, p, g.oh * g.ow);
     for (int64_t iy = 0; iy < g.h; ++iy)
-      for (int64_t ix = 0; ix < g.w; ++ix) gxp[iy * g.w + ix] = avg_grad_at(g, gyp, iy, ix);
+      for (int64_t ix = 0; ix < g.w; ++ix) gxp[(iy * g.w + ix) * ps] = avg_grad_at(g, gyp, iy, ix);
   });
 }
 

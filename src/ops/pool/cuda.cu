@@ -1,5 +1,6 @@
 // CUDA pooling kernels: one thread per output (forward) or per input pixel (backward, a gather: deterministic,
-// no atomics), over the window functors the CPU loops share (pool_kernels.h); float32 and float64.
+// no atomics), over the window functors the CPU loops share (pool_kernels.h); float32 and float64, NCHW or
+// channels-last (threads walk the logical order; the functors take the pixel stride).
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
 #include "ops/elementwise/cuda_loop.cuh"
@@ -31,7 +32,8 @@ struct MaxForward {
   int64_t* idx;
   __device__ void operator()(int64_t o) const {
     const int64_t plane = o / (g.oh * g.ow), r = o % (g.oh * g.ow);
-    max_window(g, x + plane * g.h * g.w, r / g.ow, r % g.ow, y[o], idx[o]);
+    const int64_t at = pool_plane_start(g, plane, g.oh * g.ow) + r * pool_pixel_stride(g);
+    max_window(g, x + pool_plane_start(g, plane, g.h * g.w), r / g.ow, r % g.ow, y[at], idx[at]);
   }
 };
 template <typename T>
@@ -41,8 +43,9 @@ struct MaxBackward {
   const int64_t* idx;
   T* gx;
   __device__ void operator()(int64_t i) const {
-    const int64_t plane = i / (g.h * g.w), r = i % (g.h * g.w);
-    gx[i] = max_grad_at(g, gy + plane * g.oh * g.ow, idx + plane * g.oh * g.ow, r / g.w, r % g.w);
+    const int64_t plane = i / (g.h * g.w), r = i % (g.h * g.w), out = pool_plane_start(g, plane, g.oh * g.ow);
+    gx[pool_plane_start(g, plane, g.h * g.w) + r * pool_pixel_stride(g)] =
+        max_grad_at(g, gy + out, idx + out, r / g.w, r % g.w);
   }
 };
 template <typename T>
@@ -52,7 +55,8 @@ struct AvgForward {
   T* y;
   __device__ void operator()(int64_t o) const {
     const int64_t plane = o / (g.oh * g.ow), r = o % (g.oh * g.ow);
-    y[o] = avg_window(g, x + plane * g.h * g.w, r / g.ow, r % g.ow);
+    y[pool_plane_start(g, plane, g.oh * g.ow) + r * pool_pixel_stride(g)] =
+        avg_window(g, x + pool_plane_start(g, plane, g.h * g.w), r / g.ow, r % g.ow);
   }
 };
 template <typename T>
@@ -62,7 +66,8 @@ struct AvgBackward {
   T* gx;
   __device__ void operator()(int64_t i) const {
     const int64_t plane = i / (g.h * g.w), r = i % (g.h * g.w);
-    gx[i] = avg_grad_at(g, gy + plane * g.oh * g.ow, r / g.w, r % g.w);
+    gx[pool_plane_start(g, plane, g.h * g.w) + r * pool_pixel_stride(g)] =
+        avg_grad_at(g, gy + pool_plane_start(g, plane, g.oh * g.ow), r / g.w, r % g.w);
   }
 };
 

@@ -43,6 +43,15 @@ int64_t pool_out(const char* op, const char* dim, const Tensor& x, int64_t in, i
   return o;
 }
 
+// The planes of x, in its format: a channels-last input is pooled as NHWC (and so are its results).
+void set_planes(ops::PoolGeometry& g, const Tensor& x) {
+  g.planes = x.size(0) * x.size(1), g.channels = x.size(1), g.h = x.size(2), g.w = x.size(3);
+  g.channels_last = x.suggest_memory_format() == MemoryFormat::ChannelsLast;
+}
+MemoryFormat format_of(const ops::PoolGeometry& g) {
+  return g.channels_last ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous;
+}
+
 ops::PoolGeometry window_geometry(const char* op, const Tensor& x, const ExpandingArray<2>& kernel,
                                   const ExpandingArray<2>& stride_arg, const ExpandingArray<2>& padding,
                                   const ExpandingArray<2>& dilation, bool ceil_mode) {
@@ -56,7 +65,7 @@ ops::PoolGeometry window_geometry(const char* op, const Tensor& x, const Expandi
     KILN_CHECK(padding[i] >= 0 && padding[i] <= kernel[i] / 2, op, ": padding must be between 0 and half the kernel ",
                "size, got padding (", padding[0], ", ", padding[1], ") for kernel (", kernel[0], ", ", kernel[1], ")");
   }
-  g.planes = x.size(0) * x.size(1), g.h = x.size(2), g.w = x.size(3);
+  set_planes(g, x);
   g.kh = kernel[0], g.kw = kernel[1], g.stride_h = stride[0], g.stride_w = stride[1];
   g.pad_h = padding[0], g.pad_w = padding[1], g.dil_h = dilation[0], g.dil_w = dilation[1];
   g.oh = pool_out(op, "height", x, g.h, g.kh, g.pad_h, g.stride_h, g.dil_h, ceil_mode);
@@ -69,12 +78,12 @@ ops::PoolGeometry window_geometry(const char* op, const Tensor& x, const Expandi
 // Runs the average kernels for g (plain or adaptive) and records their gradient.
 Tensor avg_pool(const char* node, const Tensor& input, const Tensor& x, const ops::PoolGeometry& g) {
   const DeviceType dev = x.device().type();
-  Tensor y = make_tensor({x.size(0), x.size(1), g.oh, g.ow}, x.dtype(), x.device());
+  Tensor y = make_tensor({x.size(0), x.size(1), g.oh, g.ow}, x.dtype(), x.device(), format_of(g));
   if (y.numel() > 0) ops::avg_pool2d_forward_stub(dev, g, x, y);
   if (autograd::needs_grad({&input}))
     autograd::record(node, y, {input}, [g, dev, in_shape = x.sizes()](const TensorList& grads, const std::vector<bool>&) {
-      Tensor gy = contiguous(grads[0]);
-      Tensor gx = make_tensor(in_shape, gy.dtype(), gy.device());
+      Tensor gy = contiguous(grads[0], format_of(g));
+      Tensor gx = make_tensor(in_shape, gy.dtype(), gy.device(), format_of(g));
       if (gx.numel() > 0) ops::avg_pool2d_backward_stub(dev, g, gy, gx);
       return TensorList{gx};
     });
@@ -95,15 +104,15 @@ std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Expandin
   check_input("max_pool2d", input);
   const ops::PoolGeometry g = window_geometry("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
   const DeviceType dev = input.device().type();
-  Tensor x = contiguous(input);
-  Tensor y = make_tensor({x.size(0), x.size(1), g.oh, g.ow}, x.dtype(), x.device());
-  Tensor indices = make_tensor(y.sizes(), kInt64, x.device());
+  Tensor x = contiguous(input, format_of(g));
+  Tensor y = make_tensor({x.size(0), x.size(1), g.oh, g.ow}, x.dtype(), x.device(), format_of(g));
+  Tensor indices = make_tensor(y.sizes(), kInt64, x.device(), format_of(g));
   if (y.numel() > 0) ops::max_pool2d_forward_stub(dev, g, x, y, indices);
   if (autograd::needs_grad({&input}))
     autograd::record("MaxPool2DWithIndicesBackward", y, {input},
                      [g, dev, indices, in_shape = x.sizes()](const TensorList& grads, const std::vector<bool>&) {
-                       Tensor gy = contiguous(grads[0]);
-                       Tensor gx = make_tensor(in_shape, gy.dtype(), gy.device());
+                       Tensor gy = contiguous(grads[0], format_of(g));
+                       Tensor gx = make_tensor(in_shape, gy.dtype(), gy.device(), format_of(g));
                        if (gx.numel() > 0) ops::max_pool2d_backward_stub(dev, g, gy, indices, gx);
                        return TensorList{gx};
                      });
@@ -124,7 +133,7 @@ Tensor avg_pool2d(const Tensor& input, ExpandingArray<2> kernel_size, ExpandingA
   check_input("avg_pool2d", input);
   ops::PoolGeometry g = window_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode);
   g.count_include_pad = count_include_pad;
-  return avg_pool("AvgPool2DBackward", input, contiguous(input), g);
+  return avg_pool("AvgPool2DBackward", input, contiguous(input, format_of(g)), g);
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& input, ExpandingArray<2> output_size) {
@@ -134,12 +143,12 @@ Tensor adaptive_avg_pool2d(const Tensor& input, ExpandingArray<2> output_size) {
   KILN_CHECK(output_size[0] > 0 && output_size[1] > 0, "adaptive_avg_pool2d: output_size must be positive, got (",
              output_size[0], ", ", output_size[1], ")");
   ops::PoolGeometry g;
-  g.planes = input.size(0) * input.size(1), g.h = input.size(2), g.w = input.size(3);
+  set_planes(g, input);
   g.oh = output_size[0], g.ow = output_size[1];
   g.adaptive = true;
   g.dtype = input.dtype();
   g.stream = ops::op_stream(input.device());
-  return avg_pool("AdaptiveAvgPool2DBackward", input, contiguous(input), g);
+  return avg_pool("AdaptiveAvgPool2DBackward", input, contiguous(input, format_of(g)), g);
 }
 }  // namespace nn::functional
 }  // namespace kiln

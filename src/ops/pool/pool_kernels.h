@@ -1,5 +1,5 @@
-// Dispatch stubs of the pooling family (max, average, adaptive average over 2-D windows of contiguous NCHW
-// tensors) and the window arithmetic that every device shares.
+// Dispatch stubs of the pooling family (max, average, adaptive average over 2-D windows of contiguous NCHW or
+// channels-last tensors) and the window arithmetic that every device shares.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -14,15 +14,25 @@
 namespace kiln::ops {
 
 /// One pooling: `planes` (N * C) input planes [h, w] pooled to [oh, ow]. Adaptive pooling ignores the kernel,
-/// stride, padding and dilation and derives each window from the sizes.
+/// stride, padding and dilation and derives each window from the sizes. With channels_last the input, the output
+/// and the indices are NHWC in memory: a plane's pixels lie `channels` elements apart.
 struct PoolGeometry {
-  int64_t planes = 0, h = 0, w = 0, oh = 0, ow = 0;
+  int64_t planes = 0, channels = 1, h = 0, w = 0, oh = 0, ow = 0;
   int64_t kh = 1, kw = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
   bool count_include_pad = true;
   bool adaptive = false;
+  bool channels_last = false;
   DType dtype = DType::Float32;
   cuda::Stream stream;  // where a CUDA kernel runs (null for the CPU)
 };
+
+/// The distance between neighbouring pixels of one plane: 1, or the channel count for channels-last.
+KILN_HD int64_t pool_pixel_stride(const PoolGeometry& g) { return g.channels_last ? g.channels : 1; }
+/// Where plane p (n * channels + c) starts in a tensor of `pixels` pixels per plane (the input's h * w or the
+/// output's oh * ow).
+KILN_HD int64_t pool_plane_start(const PoolGeometry& g, int64_t p, int64_t pixels) {
+  return g.channels_last ? (p / g.channels) * pixels * g.channels + p % g.channels : p * pixels;
+}
 
 /// The input rows [begin, end) an average window covers along one dim, and the divisor's share of that dim:
 /// PyTorch's rules (the padded extent counts when count_include_pad; adaptive windows split in floor/ceil).
@@ -62,7 +72,7 @@ KILN_HD void max_window(const PoolGeometry& g, const T* xp, int64_t oy, int64_t 
     for (int64_t j = 0; j < g.kw; ++j) {
       const int64_t ix = ox * g.stride_w - g.pad_w + j * g.dil_w;
       if (ix < 0 || ix >= g.w) continue;
-      const T v = xp[iy * g.w + ix];
+      const T v = xp[(iy * g.w + ix) * pool_pixel_stride(g)];
       if (arg < 0 || v > best || v != v) {
         best = v;
         arg = iy * g.w + ix;
@@ -74,8 +84,8 @@ KILN_HD void max_window(const PoolGeometry& g, const T* xp, int64_t oy, int64_t 
   arg_out = arg;
 }
 
-/// The gradient of input pixel (iy, ix) of a max pooling: the sum of grad_y (plane gyp, indices ip) over the
-/// windows whose maximum it is. A gather, so every device adds in one fixed order (deterministic, no atomics).
+/// The gradient of input pixel (iy, ix) of a max pooling: the sum of grad_y (plane gyp, indices ip, both with the
+/// output's pixel stride) over the windows whose maximum it is. A gather, so every device adds in one fixed order (deterministic, no atomics).
 /// Distinct kernel rows give distinct windows, so no window is counted twice.
 template <typename T>
 KILN_HD T max_grad_at(const PoolGeometry& g, const T* gyp, const int64_t* ip, int64_t iy, int64_t ix) {
@@ -87,7 +97,7 @@ KILN_HD T max_grad_at(const PoolGeometry& g, const T* gyp, const int64_t* ip, in
     for (int64_t j = 0; j < g.kw; ++j) {
       const int64_t tx = ix + g.pad_w - j * g.dil_w;
       if (tx < 0 || tx % g.stride_w != 0 || tx / g.stride_w >= g.ow) continue;
-      const int64_t o = (ty / g.stride_h) * g.ow + tx / g.stride_w;
+      const int64_t o = ((ty / g.stride_h) * g.ow + tx / g.stride_w) * pool_pixel_stride(g);
       if (ip[o] == flat) s += gyp[o];
     }
   }
@@ -101,7 +111,7 @@ KILN_HD T avg_window(const PoolGeometry& g, const T* xp, int64_t oy, int64_t ox)
   const PoolSpan sx = avg_span(ox, g.w, g.ow, g.kw, g.stride_w, g.pad_w, g.adaptive, g.count_include_pad);
   T s = T(0);
   for (int64_t iy = sy.begin; iy < sy.end; ++iy)
-    for (int64_t ix = sx.begin; ix < sx.end; ++ix) s += xp[iy * g.w + ix];
+    for (int64_t ix = sx.begin; ix < sx.end; ++ix) s += xp[(iy * g.w + ix) * pool_pixel_stride(g)];
   const int64_t count = sy.count * sx.count;
   return count > 0 ? s / T(count) : T(0);
 }
@@ -136,7 +146,7 @@ KILN_HD T avg_grad_at(const PoolGeometry& g, const T* gyp, int64_t iy, int64_t i
     for (int64_t ox = x0; ox <= x1; ++ox) {
       const PoolSpan sx = avg_span(ox, g.w, g.ow, g.kw, g.stride_w, g.pad_w, g.adaptive, g.count_include_pad);
       if (ix < sx.begin || ix >= sx.end || sy.count * sx.count <= 0) continue;
-      s += gyp[oy * g.ow + ox] / T(sy.count * sx.count);
+      s += gyp[(oy * g.ow + ox) * pool_pixel_stride(g)] / T(sy.count * sx.count);
     }
   }
   return s;

@@ -8,6 +8,8 @@
 namespace kiln {
 
 Tensor empty(const Shape& size, const TensorOptions& opts = {});
+/// Laid out in `format` (MemoryFormat::ChannelsLast for a 4-D NHWC tensor), as torch.empty(..., memory_format=).
+Tensor empty(const Shape& size, const TensorOptions& opts, MemoryFormat format);
 Tensor zeros(const Shape& size, const TensorOptions& opts = {});
 Tensor ones(const Shape& size, const TensorOptions& opts = {});
 Tensor full(const Shape& size, const Scalar& value, const TensorOptions& opts = {});
