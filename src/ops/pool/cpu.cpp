@@ -2,6 +2,8 @@
 // functors that the CUDA kernels share (pool_kernels.h). Channels-last max pooling has its own loops over rows
 // of channels (contiguous, so they vectorise); its other cases run the functors with the pixel stride.
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 
 #include "backend/cpu/parallel.h"
 #include "kiln/core/error.h"
@@ -77,35 +79,47 @@ void max_plane_2x2(const PoolGeometry& g, const T* xp, T* yp, int64_t* ip) {
   }
 }
 
-// Channels-last with every window inside the input: per output pixel, the window's pixels are compared over all
-// channels at once, in the order max_window takes them (the first maximum; NaN wins).
+// Channels-last with every window inside the input: per output pixel, the window's pixels are compared over a
+// chunk of channels at once, in the order max_window takes them (the first maximum; NaN wins). The running maximum
+// and the winner's offset in the window (int32, the floats' lane width) live in local arrays, which nothing else
+// can alias, so the loops vectorise; the flat indices are written once at the end.
 template <typename T>
 void max_forward_rows(const PoolGeometry& g, const T* xd, T* yd, int64_t* id) {
+  constexpr int64_t kChunk = 64;
   const int64_t C = g.channels, w = g.w, hw = g.h * g.w, oh = g.oh, ow = g.ow, kh = g.kh, kw = g.kw;
   const int64_t rows = g.planes / C * oh;  // (n, oy) pairs
   cpu::parallel_for(0, rows, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(1, ow * C * kh * kw)),
                     [&](int64_t b, int64_t e) {
+                      T best[kChunk];
+                      int32_t rel[kChunk];
                       for (int64_t row = b; row < e; ++row) {
                         const int64_t n = row / oh, oy = row % oh;
                         for (int64_t ox = 0; ox < ow; ++ox) {
                           const int64_t base = oy * g.stride_h * w + ox * g.stride_w;
-                          T* y = yd + (row * ow + ox) * C;
-                          int64_t* ix = id + (row * ow + ox) * C;
-                          const T* x0 = xd + (n * hw + base) * C;
-                          for (int64_t c = 0; c < C; ++c) {
-                            y[c] = x0[c];
-                            ix[c] = base;
-                          }
-                          for (int64_t i = 0; i < kh; ++i)
-                            for (int64_t j = i == 0 ? 1 : 0; j < kw; ++j) {
-                              const int64_t at = base + i * w + j;
-                              const T* xp = xd + (n * hw + at) * C;
-                              for (int64_t c = 0; c < C; ++c) {
-                                const bool r = replaces(xp[c], y[c]);
-                                y[c] = r ? xp[c] : y[c];
-                                ix[c] = r ? at : ix[c];
-                              }
+                          for (int64_t c0 = 0; c0 < C; c0 += kChunk) {
+                            const int64_t cn = std::min(kChunk, C - c0);
+                            const T* x0 = xd + (n * hw + base) * C + c0;
+                            for (int64_t c = 0; c < cn; ++c) {
+                              best[c] = x0[c];
+                              rel[c] = 0;
                             }
+                            for (int64_t i = 0; i < kh; ++i)
+                              for (int64_t j = i == 0 ? 1 : 0; j < kw; ++j) {
+                                const int32_t off = static_cast<int32_t>(i * w + j);
+                                const T* xp = x0 + off * C;
+                                for (int64_t c = 0; c < cn; ++c) {
+                                  const bool r = replaces(xp[c], best[c]);
+                                  best[c] = r ? xp[c] : best[c];
+                                  rel[c] = r ? off : rel[c];
+                                }
+                              }
+                            T* y = yd + (row * ow + ox) * C + c0;
+                            int64_t* ix = id + (row * ow + ox) * C + c0;
+                            for (int64_t c = 0; c < cn; ++c) {
+                              y[c] = best[c];
+                              ix[c] = base + rel[c];
+                            }
+                          }
                         }
                       }
                     });
@@ -117,7 +131,8 @@ void max_forward(const PoolGeometry& g, const Tensor& x, Tensor& y, Tensor& indi
   T* yd = y.data_ptr<T>();
   int64_t* id = indices.data_ptr<int64_t>();
   const bool inside = windows_inside(g);
-  if (g.channels_last && inside) return max_forward_rows(g, xd, yd, id);
+  // (the window offsets are int32 there; a plane of 2^31 pixels takes the general loop)
+  if (g.channels_last && inside && g.h * g.w < INT32_MAX) return max_forward_rows(g, xd, yd, id);
   const bool two_by_two = inside && g.kh == 2 && g.kw == 2 && g.stride_h == 2 && g.stride_w == 2;
   const int64_t ps = pool_pixel_stride(g);
   for_planes(g, [&](int64_t p) {
