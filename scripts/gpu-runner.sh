@@ -520,9 +520,10 @@ seed_figure() {
 
 # step_seed FRAMEWORK DEVICE: the seed suite (width 512, 10 and 50 layers): `kiln bench --suite seed`, or its
 # PyTorch twin bench/pytorch/seed.py run directly (PyTorch must not see kiln's LD_LIBRARY_PATH).
-# step_cnn FRAMEWORK: `kiln train --model cnn` on CUDA for 2 epochs of the bundle's Fashion-MNIST subset (its test
-# accuracy checks the cuDNN path end to end), or PyTorch's twin of the same training (bench/pytorch/fashion.py's
-# cnn case: the same model, data, augmentation and settings, TF32 off as kiln's) for the epoch time.
+# step_cnn FRAMEWORK: `kiln train --model cnn` (channels-last, its default: cuDNN's NHWC kernels) on CUDA for 2
+# epochs of the bundle's Fashion-MNIST subset (its test accuracy checks the cuDNN path end to end), or PyTorch's
+# twin of the same training (bench/pytorch/fashion.py's cnn case: the same model, data, augmentation and settings,
+# channels-last, TF32 off as kiln's) for the epoch time.
 step_cnn() {
   local fw=$1 name=cnn_$1_cuda log=$LOGS/cnn_$1_cuda.log acc status note=''
   if [[ $fw == kiln ]]; then
@@ -531,7 +532,7 @@ step_cnn() {
     rm -f "$OUT/$name/checkpoint.safetensors"
   elif [[ -n $TORCH ]]; then
     run_logged "$name" 120 "$PYTHON" "$BUNDLE/bench/pytorch/fashion.py" --device cuda \
-      --data "$BUNDLE/data/fashion-mnist" --threads "$THREADS" --case '{"model": "cnn", "precision": "float32"}'
+      --data "$BUNDLE/data/fashion-mnist" --threads "$THREADS" --case '{"model": "cnn", "precision": "float32", "memory_format": "channels_last"}'
   else
     record "$name" missing 0 "$PYTHON cannot import torch"
     return 0
@@ -641,7 +642,7 @@ step_nccl() {
 # ---- the run: GPU checks first, then the slowest (the sanitizers), so the budget cuts the least ----
 CUDA_TESTS='*cuda*:*CUDA*:TensorPinned.*-CUDALargeTensor.*'
 ALLOCATOR_TESTS='CUDACachingAllocator.*:CUDAPinnedAllocator.*:CUDARecordStream.*:CUDAOpStream.*:TensorPinned.*'
-OP_TESTS='Devices/Pointwise*/cuda:Devices/Reduce*/cuda:Devices/Index*/cuda:Devices/Linalg*/cuda:Devices/TableBinaryTest.*/cuda:TableBinaryCUDA.*:Devices/TorchReferenceOps.*/cuda:Devices/FusedCase.*/cuda:Devices/TensorBasics.*/cuda:Devices/TorchReferenceCnnLayers.*/cuda:Devices/NNCnnLayersDevices.*/cuda'
+OP_TESTS='Devices/Pointwise*/cuda:Devices/Reduce*/cuda:Devices/Index*/cuda:Devices/Linalg*/cuda:Devices/TableBinaryTest.*/cuda:TableBinaryCUDA.*:Devices/TorchReferenceOps.*/cuda:Devices/FusedCase.*/cuda:Devices/TensorBasics.*/cuda:Devices/TorchReferenceCnnLayers.*/cuda:Devices/NNCnnLayersDevices.*/cuda:Devices/ChannelsLast.*/cuda'
 RACE_TESTS='Devices/Reduce*/cuda:Devices/Index*/cuda:Devices/NNActivations.SoftmaxAndLogSoftmax/cuda:Devices/NNCrossEntropy.*/cuda'
 
 echo "kiln GPU verification into $OUT (budget ${BUDGET}s)"
