@@ -2,6 +2,8 @@
 #include "kiln/optim/adam.h"
 
 #include <cmath>
+#include <map>
+#include <vector>
 
 #include "ops/optim/fused_step.h"
 #include "optim/state_util.h"
@@ -29,9 +31,7 @@ std::unique_ptr<OptimizerParamState> make_adam_state(const Tensor& param, const 
 
 // The bias corrections use the host step count, so the update needs no device value.
 template <typename Opt>
-void adam_update(const Tensor& p, const Tensor& g, AdamParamState& s, const Opt& o, bool decoupled) {
-  if (o.amsgrad() && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = detail::state_zeros(p);
-  s.step += 1;
+ops::AdamHyper adam_hyper(const Opt& o, bool decoupled, int64_t step_count) {
   ops::AdamHyper h;
   h.beta1 = std::get<0>(o.betas());
   h.beta2 = std::get<1>(o.betas());
@@ -40,10 +40,26 @@ void adam_update(const Tensor& p, const Tensor& g, AdamParamState& s, const Opt&
   h.amsgrad = o.amsgrad();
   h.decoupled = decoupled;
   h.decay = 1 - o.lr() * o.weight_decay();
-  const double step = static_cast<double>(s.step);
+  const double step = static_cast<double>(step_count);
   h.step_size = o.lr() / (1 - std::pow(h.beta1, step));
   h.bias_correction2_sqrt = std::sqrt(1 - std::pow(h.beta2, step));
-  ops::adam_step(p, g, s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, h);
+  return h;
+}
+
+// One group's update: parameters whose step counts agree share one AdamHyper and go to the many-parameter step
+// together (one launch for a whole model on CUDA, as PyTorch's fused Adam).
+template <typename Opt, typename StateOf>
+void adam_group(ParamGroup& group, const Opt& o, bool decoupled, const StateOf& state_of) {
+  std::map<int64_t, std::vector<ops::OptimTensors>> by_step;
+  for (Tensor& p : group.params()) {
+    const Tensor& g = p.grad();
+    if (!g.defined()) continue;
+    AdamParamState& s = state_of(p);
+    if (o.amsgrad() && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = detail::state_zeros(p);
+    s.step += 1;
+    by_step[s.step].push_back(ops::OptimTensors{p, g, {s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq}});
+  }
+  for (const auto& [step, list] : by_step) ops::adam_step_many(list, adam_hyper(o, decoupled, step));
 }
 }  // namespace
 
@@ -59,10 +75,9 @@ std::unique_ptr<OptimizerParamState> Adam::make_state(const Tensor& param, const
 
 void Adam::step_group(ParamGroup& group) {
   const auto& o = static_cast<const AdamOptions&>(group.options());
-  for (Tensor& p : group.params()) {
-    const Tensor& g = p.grad();
-    if (g.defined()) adam_update(p, g, state_for<AdamParamState>(p, o), o, /*decoupled=*/false);
-  }
+  adam_group(group, o, /*decoupled=*/false, [&](const Tensor& p) -> AdamParamState& {
+    return state_for<AdamParamState>(p, o);
+  });
 }
 
 AdamW::AdamW(const std::vector<ParamGroup>& param_groups, AdamWOptions defaults)
@@ -74,9 +89,8 @@ std::unique_ptr<OptimizerParamState> AdamW::make_state(const Tensor& param, cons
 
 void AdamW::step_group(ParamGroup& group) {
   const auto& o = static_cast<const AdamWOptions&>(group.options());
-  for (Tensor& p : group.params()) {
-    const Tensor& g = p.grad();
-    if (g.defined()) adam_update(p, g, state_for<AdamParamState>(p, o), o, /*decoupled=*/true);
-  }
+  adam_group(group, o, /*decoupled=*/true, [&](const Tensor& p) -> AdamParamState& {
+    return state_for<AdamParamState>(p, o);
+  });
 }
 }  // namespace kiln::optim

@@ -1,12 +1,14 @@
-// CUDA kernels of GradScaler's helpers: unscaling is one launch per batch of up to kTensorsPerLaunch gradients
-// (their pointers travel in the kernel's arguments, so nothing is copied to the device first), and the scale moves
-// in a one-thread kernel. Both read the scale and the flag from device memory: no host wait.
+// CUDA kernels of GradScaler's helpers: unscaling is one launch per batch of up to kTensorsPerLaunch gradient
+// pieces (their pointers travel in the kernel's arguments, so nothing is copied to the device first; the pieces
+// come from plan_multi_tensor), and the scale moves in a one-thread kernel. Both read the scale and the flag from
+// device memory: no host wait.
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
 #include "ops/amp/amp_functors.h"
 #include "ops/amp/amp_kernels.h"
+#include "ops/multi_tensor/plan.h"
 
 namespace kiln::ops {
 namespace {
@@ -18,7 +20,6 @@ struct TensorBatch {
   void* data[kTensorsPerLaunch];
   int64_t numel[kTensorsPerLaunch];
   int32_t first_block[kTensorsPerLaunch + 1];  // block b serves tensor t where first_block[t] <= b < first_block[t+1]
-  int count;
 };
 
 template <typename scalar_t>
@@ -44,30 +45,21 @@ void unscale_cuda(const std::vector<Tensor>& grads, const Tensor& found_inf, con
   if (grads.empty()) return;
   cuda::DeviceGuard guard(found_inf.device());
   cudaStream_t s = cuda::detail::launch_stream(stream);
+  std::vector<int64_t> numels;
+  for (const Tensor& g : grads) numels.push_back(g.numel());
+  const std::vector<MultiTensorLaunch> launches = plan_multi_tensor(numels, kTensorsPerLaunch, kChunk);
   KILN_DISPATCH_FLOATING(grads.front().dtype(), "amp_unscale", [&] {
-    TensorBatch batch{};
-    auto launch = [&] {
-      if (batch.count == 0 || batch.first_block[batch.count] == 0) return;
-      unscale_kernel<scalar_t><<<batch.first_block[batch.count], kThreads, 0, s>>>(
-          batch, found_inf.data_ptr<float>(), inv_scale.data_ptr<float>());
-      KILN_CUDA_KERNEL_CHECK();
-      batch = TensorBatch{};
-    };
-    for (const Tensor& g : grads) {
-      int64_t n = g.numel();
-      while (n > 0) {  // a tensor larger than a launch's grid allows is split over launches
-        const int64_t room = (int64_t{1} << 30) - batch.first_block[batch.count];
-        const int64_t blocks = std::min((n + kChunk - 1) / kChunk, room);
-        const int64_t taken = std::min(n, blocks * kChunk);
-        batch.data[batch.count] = static_cast<scalar_t*>(g.data_ptr()) + (g.numel() - n);
-        batch.numel[batch.count] = taken;
-        batch.first_block[batch.count + 1] = batch.first_block[batch.count] + static_cast<int32_t>(blocks);
-        ++batch.count;
-        n -= taken;
-        if (batch.count == kTensorsPerLaunch || blocks == room) launch();
+    for (const MultiTensorLaunch& l : launches) {
+      TensorBatch batch{};
+      for (size_t p = 0; p < l.pieces.size(); ++p) {
+        batch.data[p] = static_cast<scalar_t*>(grads[l.pieces[p].tensor].data_ptr()) + l.pieces[p].offset;
+        batch.numel[p] = l.pieces[p].count;
       }
+      std::copy(l.first_block.begin(), l.first_block.end(), batch.first_block);
+      unscale_kernel<scalar_t><<<l.first_block.back(), kThreads, 0, s>>>(batch, found_inf.data_ptr<float>(),
+                                                                         inv_scale.data_ptr<float>());
+      KILN_CUDA_KERNEL_CHECK();
     }
-    launch();
   });
 }
 

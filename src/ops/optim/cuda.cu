@@ -1,7 +1,13 @@
-// CUDA kernels of the fused optimizer updates: one grid-stride kernel per parameter on the front end's stream.
+// CUDA kernels of the fused optimizer updates on the front end's stream: one grid-stride kernel per parameter,
+// and Adam over many parameters in a few launches (their pointers travel in the kernel's arguments, cut into
+// pieces by plan_multi_tensor).
+#include <algorithm>
+#include <type_traits>
+
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
 #include "ops/elementwise/cuda_loop.cuh"
+#include "ops/multi_tensor/plan.h"
 #include "ops/optim/optim_functors.h"
 #include "ops/optim/optim_kernels.h"
 
@@ -29,6 +35,63 @@ struct CudaLaunch {
   }
 };
 
+constexpr int kPiecesPerLaunch = 32;  // 32 pieces of 5 pointers: an argument block near 2 KiB (the limit is 4)
+constexpr int64_t kPieceChunk = 1 << 16;  // elements per block
+constexpr int kMultiThreads = 512;
+
+template <typename scalar_t>
+struct OptimBatch {
+  OptimPtrs<scalar_t> ptrs[kPiecesPerLaunch];
+  int64_t numel[kPiecesPerLaunch];
+  int32_t first_block[kPiecesPerLaunch + 1];  // block b serves piece p where first_block[p] <= b < first_block[p+1]
+};
+
+template <typename scalar_t, typename F>
+__global__ void optim_multi_kernel(OptimBatch<scalar_t> batch, F f) {
+  int p = 0;
+  while (static_cast<int32_t>(blockIdx.x) >= batch.first_block[p + 1]) ++p;
+  const int64_t begin = static_cast<int64_t>(blockIdx.x - batch.first_block[p]) * kPieceChunk;
+  const int64_t end = min(begin + kPieceChunk, batch.numel[p]);
+  const OptimPtrs<scalar_t> ptrs = batch.ptrs[p];
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) optim_element(i, ptrs, f);
+}
+
+// A piece's pointers: its tensor's, moved on by the piece's offset (unused state slots stay null).
+template <typename scalar_t>
+OptimPtrs<scalar_t> advanced(OptimPtrs<scalar_t> p, int64_t by) {
+  p.param += by;
+  p.grad += by;
+  for (scalar_t*& s : p.state)
+    if (s) s += by;
+  return p;
+}
+
+void adam_many_cuda(const std::vector<OptimTensors>& list, const AdamHyper& h, cuda::Stream stream) {
+  if (list.empty()) return;
+  const Tensor& first = list.front().param;
+  cuda::DeviceGuard guard(first.device());
+  cudaStream_t s = cuda::detail::launch_stream(stream);
+  std::vector<int64_t> numels;
+  for (const OptimTensors& t : list) numels.push_back(t.param.numel());
+  const std::vector<MultiTensorLaunch> launches = plan_multi_tensor(numels, kPiecesPerLaunch, kPieceChunk);
+  with_adam_fn(first.dtype(), h, [&](auto tag, const auto& f) {
+    using scalar_t = typename decltype(tag)::type;
+    using F = std::decay_t<decltype(f)>;
+    for (const MultiTensorLaunch& l : launches) {
+      OptimBatch<scalar_t> batch{};
+      for (size_t p = 0; p < l.pieces.size(); ++p) {
+        const OptimTensors& t = list[l.pieces[p].tensor];
+        batch.ptrs[p] = advanced(optim_ptrs<scalar_t>(t.param, t.grad, t.state[0], t.state[1], t.state[2]),
+                                 l.pieces[p].offset);
+        batch.numel[p] = l.pieces[p].count;
+      }
+      std::copy(l.first_block.begin(), l.first_block.end(), batch.first_block);
+      optim_multi_kernel<scalar_t, F><<<l.first_block.back(), kMultiThreads, 0, s>>>(batch, f);
+      KILN_CUDA_KERNEL_CHECK();
+    }
+  });
+}
+
 void adam_cuda(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,
                const AdamHyper& h, cuda::Stream s) {
   run_adam(p, g, m, v, vmax, h, CudaLaunch{p.device(), p.numel(), s});
@@ -45,6 +108,7 @@ void adagrad_cuda(const Tensor& p, const Tensor& g, const Tensor& sum, const Ada
 }
 }  // namespace
 KILN_REGISTER_KERNEL(adam_step_stub, kCUDA, adam_cuda);
+KILN_REGISTER_KERNEL(adam_many_stub, kCUDA, adam_many_cuda);
 KILN_REGISTER_KERNEL(sgd_step_stub, kCUDA, sgd_cuda);
 KILN_REGISTER_KERNEL(rmsprop_step_stub, kCUDA, rmsprop_cuda);
 KILN_REGISTER_KERNEL(adagrad_step_stub, kCUDA, adagrad_cuda);

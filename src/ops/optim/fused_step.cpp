@@ -12,6 +12,7 @@
 
 namespace kiln::ops {
 KILN_DEFINE_DISPATCH(adam_step_stub);
+KILN_DEFINE_DISPATCH(adam_many_stub);
 KILN_DEFINE_DISPATCH(sgd_step_stub);
 KILN_DEFINE_DISPATCH(rmsprop_step_stub);
 KILN_DEFINE_DISPATCH(adagrad_step_stub);
@@ -97,6 +98,38 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, c
   Tensor denom = div(sqrt(second), h.bias_correction2_sqrt);
   add_(denom, h.eps);
   addcdiv_(p, m, denom, -h.step_size);
+}
+
+void adam_step_many(const std::vector<OptimTensors>& list, const AdamHyper& h) {
+  const char* op = h.decoupled ? "AdamW" : "Adam";
+  NoGradGuard no_grad;
+  std::vector<OptimTensors> batch;  // what goes to the multi-tensor kernel, with the gradients as it reads them
+  for (const OptimTensors& t : list) {
+    const Tensor& vmax = h.amsgrad ? t.state[2] : kNoTensor;
+    const bool joins = t.param.defined() && t.param.is_cuda() &&
+                       (batch.empty() || (batch[0].param.device() == t.param.device() &&
+                                          batch[0].param.dtype() == t.param.dtype()));
+    if (!joins) {
+      adam_step(t.param, t.grad, t.state[0], t.state[1], t.state[2], h);
+      continue;
+    }
+    Tensor g = checked_grad(t.param, t.grad, op);
+    check_state(t.state[0], op, "exp_avg");
+    check_state(t.state[1], op, "exp_avg_sq");
+    if (h.amsgrad) check_state(vmax, op, "max_exp_avg_sq");
+    if (!fusable(t.param, {&t.state[0], &t.state[1], &vmax})) {
+      adam_step(t.param, t.grad, t.state[0], t.state[1], t.state[2], h);
+      continue;
+    }
+    if (g.strides() != t.param.strides()) g = empty_like(t.param).copy_(g);
+    mark_written({&t.param}, op);
+    mark_written({&t.state[0], &t.state[1], &vmax}, op);
+    batch.push_back(OptimTensors{t.param, g, {t.state[0], t.state[1], vmax}});
+  }
+  if (!batch.empty()) {
+    const Device device = batch[0].param.device();
+    adam_many_stub(device.type(), batch, h, op_stream(device));
+  }
 }
 
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdHyper& h,

@@ -19,6 +19,10 @@ bool fusable(const Tensor& param, std::initializer_list<const Tensor*> others);
 /// grad must be on param's device with param's shape (DeviceError / ShapeError); it is cast to param's dtype.
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                const Tensor& max_exp_avg_sq, const AdamHyper& h, OptimPath path = OptimPath::Auto);
+/// adam_step on every entry (state slots: exp_avg, exp_avg_sq, max_exp_avg_sq), all with one AdamHyper (one step
+/// count). CUDA parameters the fused kernel takes go to adam_many_stub together, a few launches for the whole list
+/// (per device and dtype of the first such one); every other entry takes adam_step.
+void adam_step_many(const std::vector<OptimTensors>& list, const AdamHyper& h);
 /// One SGD step; momentum_buffer (allocated, contents ignored when h.first_step) is used when h.momentum != 0.
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdHyper& h,
               OptimPath path = OptimPath::Auto);

@@ -152,19 +152,34 @@ void with_flag(bool flag, const F& f) {
   else f(std::false_type{});
 }
 
-/// loop(ptrs, fn) is called once with the functor variant the hyper-parameters select.
-template <typename Loop>
-void run_adam(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,
-              const AdamHyper& h, const Loop& loop) {
-  KILN_DISPATCH_FLOATING(p.dtype(), "adam_step", [&] {
+/// A type as a value, to pass a dtype's C++ type into a generic lambda.
+template <typename T>
+struct TypeTag {
+  using type = T;
+};
+
+/// fn(TypeTag<scalar_t>, f) is called once with dt's type and the Adam functor variant h selects.
+template <typename Fn>
+void with_adam_fn(DType dt, const AdamHyper& h, const Fn& fn) {
+  KILN_DISPATCH_FLOATING(dt, "adam_step", [&] {
     using acc_t = opmath_t<scalar_t>;
-    auto ptrs = optim_ptrs<scalar_t>(p, g, m, v, vmax);
     auto by_amsgrad = [&](auto wd) {
-      with_flag(h.amsgrad, [&](auto ams) { loop(ptrs, AdamFn<acc_t, decltype(wd)::value, decltype(ams)::value>(h)); });
+      with_flag(h.amsgrad, [&](auto ams) {
+        fn(TypeTag<scalar_t>{}, AdamFn<acc_t, decltype(wd)::value, decltype(ams)::value>(h));
+      });
     };
     if (h.weight_decay == 0) by_amsgrad(std::integral_constant<int, 0>{});
     else if (!h.decoupled) by_amsgrad(std::integral_constant<int, 1>{});
     else by_amsgrad(std::integral_constant<int, 2>{});
+  });
+}
+
+/// loop(ptrs, fn) is called once with the functor variant the hyper-parameters select.
+template <typename Loop>
+void run_adam(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,
+              const AdamHyper& h, const Loop& loop) {
+  with_adam_fn(p.dtype(), h, [&](auto tag, const auto& f) {
+    loop(optim_ptrs<typename decltype(tag)::type>(p, g, m, v, vmax), f);
   });
 }
 

@@ -4,6 +4,7 @@
 // the CUDA kernel runs on (ops::op_stream of the parameter's device; null for the CPU).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "kiln/cuda/cuda.h"
 #include "kiln/tensor/tensor.h"
@@ -37,10 +38,22 @@ struct AdagradHyper {
   double eps = 1e-10, weight_decay = 0;
 };
 
+/// The tensors of one parameter's fused update: the parameter, its gradient and up to three state slots (in the
+/// per-parameter stub's order; undefined when unused).
+struct OptimTensors {
+  Tensor param, grad;
+  Tensor state[3];
+};
+
 /// max_exp_avg_sq is undefined unless amsgrad.
 KILN_DECLARE_DISPATCH(adam_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                                                const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq,
                                                const AdamHyper& h, cuda::Stream stream));
+/// Adam over many parameters of one device and dtype sharing `h` (one step count), each as adam_step_stub takes
+/// it: a few launches for the whole list (PyTorch's multi_tensor_apply, as its fused/foreach Adam). CUDA only:
+/// the CPU's per-parameter kernel already streams at memory bandwidth.
+KILN_DECLARE_DISPATCH(adam_many_stub,
+                      void (*)(const std::vector<OptimTensors>& list, const AdamHyper& h, cuda::Stream stream));
 /// momentum_buffer is undefined when momentum == 0.
 KILN_DECLARE_DISPATCH(sgd_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                                               const SgdHyper& h, cuda::Stream stream));
