@@ -13,7 +13,6 @@
 #include "kiln/optim/sgd.h"
 #include "kiln/tensor/ops.h"
 #include "nn/nn_test_util.h"
-#include "ops/conv/conv_kernels.h"
 #include "ops/conv_test_devices.h"
 #include "ops/elementwise/iter.h"
 #include "test_util.h"
@@ -314,37 +313,5 @@ TEST_P(ChannelsLast, ModelTrainsTheSameInEitherFormat) {
 
 INSTANTIATE_CONV_FAMILY_TESTS(ChannelsLast);
 
-#if KILN_WITH_ONEDNN
-// oneDNN's NHWC kernels (blocked weights reordered from OHWI) against the im2col reference, direction by direction.
-TEST(ChannelsLastOneDNN, KernelsMatchTheReference) {
-  for (const ConvCase& k : conv_cases()) {
-    SCOPED_TRACE(k.name);
-    Tensor x = rnd(k.x, Device("cpu"), kFloat32, 1), w = rnd(k.w, Device("cpu"), kFloat32, 2);
-    Tensor b = rnd({k.w[0]}, Device("cpu"), kFloat32, 3);
-    Tensor y = conv(k, x, w, b);
-    ops::Conv2dGeometry g;
-    g.n = k.x[0], g.c_in = k.x[1], g.h = k.x[2], g.w = k.x[3], g.c_out = k.w[0], g.kh = k.w[2], g.kw = k.w[3];
-    g.oh = y.size(2), g.ow = y.size(3), g.stride_h = g.stride_w = k.stride, g.dil_h = g.dil_w = k.dil;
-    g.pad_top = g.pad_bottom = g.pad_left = g.pad_right = k.pad, g.groups = k.groups;
-    Tensor gy = rnd(y.sizes(), Device("cpu"), kFloat32, 4);
-    ops::Conv2dGeometry gl = g;
-    gl.channels_last = true;
-    Tensor xl = x.contiguous(kCL), wl = w.contiguous(kCL), gyl = gy.contiguous(kCL);
-    Tensor y1 = empty(y.sizes(), TensorOptions(), kCL), y2 = empty_like(y);
-    ops::cpu_conv::onednn_forward(gl, xl, wl, b, y1);
-    ops::cpu_conv::reference_forward(g, x, w, b, y2);
-    expect_close(y1, y2, 1e-4, 1e-4);
-    Tensor gx1 = empty(x.sizes(), TensorOptions(), kCL), gx2 = empty_like(x);
-    ops::cpu_conv::onednn_backward_data(gl, gyl, wl, gx1);
-    ops::cpu_conv::reference_backward_data(g, gy, w, gx2);
-    expect_close(gx1, gx2, 1e-4, 1e-4);
-    Tensor gw1 = empty(w.sizes(), TensorOptions(), kCL), gw2 = empty_like(w), gb1 = empty_like(b), gb2 = empty_like(b);
-    ops::cpu_conv::onednn_backward_weight(gl, gyl, xl, gw1, gb1);
-    ops::cpu_conv::reference_backward_weight(g, gy, x, gw2, gb2);
-    expect_close(gw1, gw2, 1e-4, 1e-4);
-    expect_close(gb1, gb2, 1e-4, 1e-4);
-  }
-}
-#endif
 }  // namespace
 }  // namespace kiln::test

@@ -161,7 +161,8 @@ TEST_P(Conv2dOp, ErrorsNameTheProblem) {
 INSTANTIATE_CONV_FAMILY_TESTS(Conv2dOp);
 
 #if KILN_WITH_ONEDNN
-// The oneDNN float32 kernels against the im2col reference on the same float32 inputs, direction by direction.
+// The oneDNN float32 kernels against the im2col reference on the same float32 inputs, direction by direction, on
+// NCHW memory and on channels-last memory (NHWC data, OHWI weights reordered to oneDNN's blocked layout).
 TEST(Conv2dOneDNN, KernelsMatchTheReference) {
   for (const ConvCase& k : cases()) {
     SCOPED_TRACE(k.name);
@@ -186,6 +187,20 @@ TEST(Conv2dOneDNN, KernelsMatchTheReference) {
     ops::cpu_conv::reference_backward_weight(g, gy, x, gw2, gb2);
     expect_close(gw1, gw2, 1e-4, 1e-4);
     expect_close(gb1, gb2, 1e-4, 1e-4);
+
+    const MemoryFormat cl = MemoryFormat::ChannelsLast;
+    ops::Conv2dGeometry gl = g;
+    gl.channels_last = true;
+    Tensor xl = x.contiguous(cl), wl = w.contiguous(cl), gyl = gy.contiguous(cl);
+    Tensor y3 = empty(y.sizes(), TensorOptions(), cl), gx3 = empty(x.sizes(), TensorOptions(), cl);
+    Tensor gw3 = empty(w.sizes(), TensorOptions(), cl), gb3 = empty_like(b);
+    ops::cpu_conv::onednn_forward(gl, xl, wl, b, y3);
+    ops::cpu_conv::onednn_backward_data(gl, gyl, wl, gx3);
+    ops::cpu_conv::onednn_backward_weight(gl, gyl, xl, gw3, gb3);
+    expect_close(y3, y2, 1e-4, 1e-4);
+    expect_close(gx3, gx2, 1e-4, 1e-4);
+    expect_close(gw3, gw2, 1e-4, 1e-4);
+    expect_close(gb3, gb2, 1e-4, 1e-4);
   }
 }
 #endif
