@@ -67,8 +67,13 @@ bool fusable(const Tensor& param, std::initializer_list<const Tensor*> others) {
   return true;
 }
 
-void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-               const Tensor& max_exp_avg_sq, const AdamHyper& h, OptimPath path) {
+namespace {
+// One Adam step's checks, then fused(gradient in the parameter's layout, max_exp_avg_sq or none) when the fused
+// kernel can take the tensors, else the composed formulas. adam_step launches the kernel there; adam_step_many
+// collects the tensors for its multi-tensor launch.
+template <typename Fused>
+void adam_one(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+              const Tensor& max_exp_avg_sq, const AdamHyper& h, OptimPath path, const Fused& fused) {
   const char* op = h.decoupled ? "AdamW" : "Adam";
   NoGradGuard no_grad;
   Tensor g = checked_grad(param, grad, op);
@@ -76,9 +81,7 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, c
   check_state(exp_avg_sq, op, "exp_avg_sq");
   if (h.amsgrad) check_state(max_exp_avg_sq, op, "max_exp_avg_sq");
   const Tensor& vmax = h.amsgrad ? max_exp_avg_sq : kNoTensor;
-  if (try_fused(path, param, g, {&exp_avg, &exp_avg_sq, &vmax}, op, [&](const Tensor& gc) {
-        adam_step_stub(param.device().type(), param, gc, exp_avg, exp_avg_sq, vmax, h, op_stream(param.device()));
-      }))
+  if (try_fused(path, param, g, {&exp_avg, &exp_avg_sq, &vmax}, op, [&](const Tensor& gc) { fused(gc, vmax); }))
     return;
   Tensor p = param, m = exp_avg, v = exp_avg_sq;
   if (h.weight_decay != 0) {
@@ -99,13 +102,18 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, c
   add_(denom, h.eps);
   addcdiv_(p, m, denom, -h.step_size);
 }
+}  // namespace
+
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+               const Tensor& max_exp_avg_sq, const AdamHyper& h, OptimPath path) {
+  adam_one(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, h, path, [&](const Tensor& gc, const Tensor& vmax) {
+    adam_step_stub(param.device().type(), param, gc, exp_avg, exp_avg_sq, vmax, h, op_stream(param.device()));
+  });
+}
 
 void adam_step_many(const std::vector<OptimTensors>& list, const AdamHyper& h) {
-  const char* op = h.decoupled ? "AdamW" : "Adam";
-  NoGradGuard no_grad;
   std::vector<OptimTensors> batch;  // what goes to the multi-tensor kernel, with the gradients as it reads them
   for (const OptimTensors& t : list) {
-    const Tensor& vmax = h.amsgrad ? t.state[2] : kNoTensor;
     const bool joins = t.param.defined() && t.param.is_cuda() &&
                        (batch.empty() || (batch[0].param.device() == t.param.device() &&
                                           batch[0].param.dtype() == t.param.dtype()));
@@ -113,18 +121,10 @@ void adam_step_many(const std::vector<OptimTensors>& list, const AdamHyper& h) {
       adam_step(t.param, t.grad, t.state[0], t.state[1], t.state[2], h);
       continue;
     }
-    Tensor g = checked_grad(t.param, t.grad, op);
-    check_state(t.state[0], op, "exp_avg");
-    check_state(t.state[1], op, "exp_avg_sq");
-    if (h.amsgrad) check_state(vmax, op, "max_exp_avg_sq");
-    if (!fusable(t.param, {&t.state[0], &t.state[1], &vmax})) {
-      adam_step(t.param, t.grad, t.state[0], t.state[1], t.state[2], h);
-      continue;
-    }
-    if (g.strides() != t.param.strides()) g = empty_like(t.param).copy_(g);
-    mark_written({&t.param}, op);
-    mark_written({&t.state[0], &t.state[1], &vmax}, op);
-    batch.push_back(OptimTensors{t.param, g, {t.state[0], t.state[1], vmax}});
+    adam_one(t.param, t.grad, t.state[0], t.state[1], t.state[2], h, OptimPath::Auto,
+             [&](const Tensor& gc, const Tensor& vmax) {
+               batch.push_back(OptimTensors{t.param, gc, {t.state[0], t.state[1], vmax}});
+             });
   }
   if (!batch.empty()) {
     const Device device = batch[0].param.device();
