@@ -3,6 +3,7 @@
 #include "kiln/nn/functional.h"
 #include "kiln/tensor/ops.h"
 #include "nn/loss_util.h"
+#include "ops/loss/fused_losses.h"
 #include "ops/check/value_check.h"
 #include "ops/autocast/autocast_inputs.h"
 
@@ -63,6 +64,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, ReductionArg reductio
   if (amp::detail::AutocastInputs c{AutocastCategory::Float32, {&input, &target}})
     return mse_loss(c[0], c[1], reduction);
   Tensor t = detail::checked_target(input, target, "mse_loss");
+  if (ops::fused_mse_fits(input, static_cast<Reduction>(reduction)))
+    return ops::fused_mse_loss(input, t, static_cast<Reduction>(reduction));
   Tensor d = sub(input, t);
   return apply_reduction(mul(d, d), reduction);
 }

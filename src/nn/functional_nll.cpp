@@ -6,6 +6,7 @@
 #include "kiln/tensor/ops.h"
 #include "nn/loss_util.h"
 #include "ops/check/value_check.h"
+#include "ops/loss/fused_losses.h"
 #include "ops/autocast/autocast_inputs.h"
 
 namespace kiln::nn::functional {
@@ -163,6 +164,9 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
 
   check_index_target(input, target, fn);
   check_target_range(target, C, ignore_index, fn);
+  if (ops::fused_cross_entropy_fits(input, weight))
+    return ops::fused_cross_entropy(input.to(dt), target, w, ignore_index, static_cast<Reduction>(reduction), ls)
+        .to(input.dtype());
   bool single = input.dim() == 1;
   Tensor logp = ::kiln::log_softmax(input.to(dt), cdim);
   Tensor t = target;

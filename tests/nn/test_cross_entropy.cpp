@@ -165,6 +165,77 @@ TEST_P(NNCrossEntropy, GradcheckEveryReduction) {
   }
 }
 
+// [N, C] scores with class indices take the fused kernels; a class weight that requires grad sends the same call
+// through the composite (log_softmax, gather, weighted mean), the independent reference here.
+TEST_P(NNCrossEntropy, FusedKernelsMatchTheComposite) {
+  KILN_SKIP_IF_NO_DEVICE();
+  const int64_t N = 9, C = 37;  // C > 32: the vector row path on the CPU, several lanes per row on CUDA
+  std::vector<int64_t> tv{3, -100, 0, 36, 5, 5, -100, 12, 1};
+  Tensor t = index_tensor(tv, {N}, dev());
+  for (DType dt : {kFloat64, kFloat32}) {
+    const double tol = dt == kFloat64 ? 1e-12 : 2e-5;
+    Tensor w = add(rnd({C}, dev(), dt, 11), 1.5);
+    for (bool weighted : {false, true})
+      for (double ls : {0.0, 0.15})
+        for (Reduction r : kReductions) {
+          SCOPED_TRACE(std::string(dtype_name(dt)) + (weighted ? " weighted " : " ") + nn::reduction_name(r) +
+                       " ls " + std::to_string(ls));
+          Tensor x = mul(rnd({N, C}, dev(), dt, 12), 3.0);
+          Tensor xf = leaf(x.clone()), xc = leaf(x.clone());
+          Tensor wc = weighted ? w.clone().requires_grad_(true) : ones({C}, opts(dt)).requires_grad_(true);
+          Tensor fused = F::cross_entropy(xf, t, weighted ? w : Tensor(), -100, r, ls);
+          Tensor composite = F::cross_entropy(xc, t, wc, -100, r, ls);
+          expect_close(fused, composite, tol, tol);
+          Tensor g = rnd(fused.sizes(), dev(), dt, 13);
+          autograd::backward({fused}, {g});
+          autograd::backward({composite}, {g});
+          expect_close(xf.grad(), xc.grad(), tol, tol);
+        }
+  }
+}
+
+TEST_P(NNCrossEntropy, FusedMeanOverNothingKeptIsNanWithAZeroGradient) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor x = leaf(rnd({3, 4}, dev(), kFloat32, 14));
+  Tensor loss = F::cross_entropy(x, index_tensor({-100, -100, -100}, {3}, dev()));
+  EXPECT_TRUE(std::isnan(loss.item<double>()));
+  loss.backward();
+  expect_values(x.grad(), std::vector<double>(12, 0.0), 0);
+  // An empty batch: NaN mean, zero sum, an empty per-row loss.
+  Tensor e = zeros({0, 4}, opts(kFloat32));
+  Tensor none = index_tensor({}, {0}, dev());
+  EXPECT_TRUE(std::isnan(F::cross_entropy(e, none).item<double>()));
+  EXPECT_EQ(F::cross_entropy(e, none, Tensor(), -100, Reduction::Sum).item<double>(), 0.0);
+  EXPECT_EQ(F::cross_entropy(e, none, Tensor(), -100, Reduction::None).numel(), 0);
+}
+
+// Double backward (create_graph) builds the fused gradient from differentiable ops: it equals the kernel's, and
+// its own gradient passes gradcheck.
+TEST_P(NNCrossEntropy, FusedGradientCanBeDifferentiatedAgain) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor t = index_tensor({2, -100, 0, 1}, {4}, dev());
+  Tensor w = tensor(std::vector<double>{0.7, 1.3, 2.0}, {3}, opts(kFloat64));
+  Tensor x = leaf(rnd({4, 3}, dev(), kFloat64, 15));
+  for (Reduction r : kReductions)
+    for (double ls : {0.0, 0.2}) {
+      SCOPED_TRACE(std::string(nn::reduction_name(r)) + " ls " + std::to_string(ls));
+      // The first derivative as a graph, also under gradcheck's finite differences (which run in no-grad mode).
+      auto first = [&](Tensor in, bool create) {
+        AutoGradMode on(true);
+        if (!in.requires_grad()) in = in.detach().requires_grad_(true);
+        Tensor loss = F::cross_entropy(in, t, w, -100, r, ls);
+        Tensor g = r == Reduction::None ? ones_like(loss) : Tensor();
+        return autograd::grad({loss}, {in}, {g}, /*retain_graph=*/create, /*create_graph=*/create)[0];
+      };
+      expect_close(first(x, true), first(x, false), 1e-12, 1e-12);
+      expect_gradcheck([&](const autograd::TensorList& a) { return first(a[0], true); }, {x});
+    }
+  // A scores vector with a 0-dim target.
+  Tensor v = leaf(rnd({5}, dev(), kFloat64, 16));
+  expect_gradcheck([&](const autograd::TensorList& a) { return F::cross_entropy(a[0], index_tensor({3}, {}, dev())); },
+                   {v});
+}
+
 TEST_P(NNCrossEntropy, NllLossMatchesHostReference) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor logp = rnd({5, 3}, dev(), kFloat64, 9);  // nll_loss does not require normalised input

@@ -84,6 +84,53 @@ TEST_P(NNLosses, RegressionLossesGradcheck) {
   }
 }
 
+// Mean and Sum take the fused kernels; the elementwise losses reduced by sum/mean are the composite reference.
+// 3 * 8192 + 5 elements cover several partial sums (several CUDA blocks and the second pass).
+TEST_P(NNLosses, FusedMseMatchesTheComposite) {
+  KILN_SKIP_IF_NO_DEVICE();
+  for (DType dt : {kFloat64, kFloat32}) {
+    const double tol = dt == kFloat64 ? 1e-12 : 1e-5;
+    for (Shape shape : {Shape{32, 1}, Shape{3 * 8192 + 5}})
+      for (Reduction r : {Reduction::Mean, Reduction::Sum}) {
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " " + nn::reduction_name(r) + " " + shape_to_string(shape));
+        Tensor x = rnd(shape, dev(), dt, 21), t = rnd(shape, dev(), dt, 22);
+        Tensor xf = leaf(x), tf = leaf(t), xc = leaf(x), tc = leaf(t);
+        Tensor fused = F::mse_loss(xf, tf, r);
+        Tensor per = F::mse_loss(xc, tc, Reduction::None);
+        Tensor composite = r == Reduction::Mean ? mean(per) : sum(per);
+        expect_close(fused, composite, tol, tol);
+        Tensor g = full({}, 0.75, opts(dt));
+        autograd::backward({fused}, {g});
+        autograd::backward({composite}, {g});
+        expect_close(xf.grad(), xc.grad(), tol, tol);
+        expect_close(tf.grad(), tc.grad(), tol, tol);
+      }
+  }
+  // A transposed (non-contiguous) input, a target that needs no gradient, an empty mean (NaN, as PyTorch).
+  Tensor a = leaf(rnd({4, 3}, dev(), kFloat64, 23));
+  Tensor b = rnd({3, 4}, dev(), kFloat64, 24);
+  expect_close(F::mse_loss(a.t(), b), mean(F::mse_loss(a.t(), b, Reduction::None)), 1e-12, 1e-12);
+  F::mse_loss(a.t(), b).backward();
+  expect_close(a.grad(), mul(sub(a, b.t()), 2.0 / 12), 1e-12, 1e-12);
+  EXPECT_TRUE(std::isnan(F::mse_loss(zeros({0}, opts()), zeros({0}, opts())).item<double>()));
+}
+
+// Double backward builds the fused gradient from differentiable ops; its gradient passes gradcheck.
+TEST_P(NNLosses, FusedMseGradientCanBeDifferentiatedAgain) {
+  KILN_SKIP_IF_NO_DEVICE();
+  Tensor x = leaf(rnd({3, 2}, dev(), kFloat64, 25)), t = leaf(rnd({3, 2}, dev(), kFloat64, 26));
+  for (Reduction r : {Reduction::Mean, Reduction::Sum}) {
+    auto first = [&](autograd::TensorList in) {
+      AutoGradMode on(true);
+      for (Tensor& v : in)
+        if (!v.requires_grad()) v = v.detach().requires_grad_(true);
+      auto g = autograd::grad({F::mse_loss(in[0], in[1], r)}, {in[0], in[1]}, {}, true, true);
+      return add(mul(g[0], g[0]), g[1]);
+    };
+    expect_gradcheck(first, {x, t});
+  }
+}
+
 TEST_P(NNLosses, BinaryCrossEntropyMatchesHostReference) {
   KILN_SKIP_IF_NO_DEVICE();
   Tensor x = sigmoid(rnd({3, 4}, dev(), kFloat64, 5)), t = rand({3, 4}, opts(kFloat64));
