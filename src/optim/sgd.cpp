@@ -32,11 +32,13 @@ void SGD::step_group(ParamGroup& group) {
   h.dampening = o.dampening();
   h.weight_decay = o.weight_decay();
   h.nesterov = o.nesterov();
+  // Parameters whose momentum buffer starts now (first_step) and the others: one many-parameter step each.
+  std::vector<ops::OptimTensors> starting, going;
   for (Tensor& p : group.params()) {
     const Tensor& g = p.grad();
     if (!g.defined()) continue;
     Tensor buf;
-    h.first_step = false;
+    bool first = false;
     if (h.momentum != 0) {
       // Not state_for: make_state's zero buffer is for load_state_dict; a first step starts without one.
       auto it = state_.find(p.impl());
@@ -45,11 +47,15 @@ void SGD::step_group(ParamGroup& group) {
       // torch starts the buffer as a copy of the first gradient; the kernel writes it, so no zeros are needed.
       if (!s.momentum_buffer.defined()) {
         s.momentum_buffer = detail::state_empty(p);
-        h.first_step = true;
+        first = true;
       }
       buf = s.momentum_buffer;
     }
-    ops::sgd_step(p, g, buf, h);
+    (first ? starting : going).push_back(ops::OptimTensors{p, g, {buf, Tensor(), Tensor()}});
   }
+  h.first_step = true;
+  ops::sgd_step_many(starting, h);
+  h.first_step = false;
+  ops::sgd_step_many(going, h);
 }
 }  // namespace kiln::optim

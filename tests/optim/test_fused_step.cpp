@@ -351,6 +351,41 @@ TEST_P(FusedCase, AdamOverAListMatchesOneByOne) {
   }
 }
 
+// sgd_step_many against sgd_step one parameter at a time, over the same awkward list as Adam's.
+TEST_P(FusedCase, SgdOverAListMatchesOneByOne) {
+  KILN_SKIP_IF_NO_DEVICE();
+  for (DType dt : {kFloat32, kFloat64}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      SCOPED_TRACE(std::string(dtype_name(dt)) + " variant " + std::to_string(variant));
+      ops::SgdHyper h;
+      h.lr = 0.05;
+      h.momentum = variant == 0 ? 0 : 0.9;
+      h.weight_decay = variant == 2 ? 0.01 : 0;
+      h.nesterov = variant == 3;
+      h.dampening = variant == 2 ? 0.1 : 0;
+      h.first_step = variant == 1;
+      std::vector<Shape> shapes = {{200003}, {0}, {7, 3}, {65536 + 5}, {4, 6}};
+      for (int i = 0; i < 40; ++i) shapes.push_back({1 + 37 * i});
+      std::vector<ops::OptimTensors> mine, theirs;
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        Tensor p = i == 2 ? rnd({3, 7}, dt).t() : rnd(shapes[i], dt);  // entry 2: a transposed parameter
+        Tensor g = i == 4 ? rnd({6, 4}, dt).t() : rnd(shapes[i], dt);  // entry 4: a transposed gradient
+        Tensor b = h.momentum != 0 ? rnd(shapes[i], dt) : Tensor();
+        if (i == 2 && b.defined()) b = b.t().contiguous().t();
+        mine.push_back({p.clone(), g, {b.defined() ? b.clone() : b, Tensor(), Tensor()}});
+        theirs.push_back({p, g, {b, Tensor(), Tensor()}});
+      }
+      ops::sgd_step_many(mine, h);
+      for (const ops::OptimTensors& t : theirs) ops::sgd_step(t.param, t.grad, t.state[0], h);
+      for (size_t i = 0; i < mine.size(); ++i) {
+        SCOPED_TRACE("entry " + std::to_string(i));
+        EXPECT_TRUE(mine[i].param.equal(theirs[i].param));
+        if (h.momentum != 0) EXPECT_TRUE(mine[i].state[0].equal(theirs[i].state[0]));
+      }
+    }
+  }
+}
+
 INSTANTIATE_DEVICE_TESTS(FusedCase);
 }  // namespace
 }  // namespace kiln

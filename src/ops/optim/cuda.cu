@@ -1,5 +1,5 @@
 // CUDA kernels of the fused optimizer updates on the front end's stream: one grid-stride kernel per parameter,
-// and Adam over many parameters in a few launches (their pointers travel in the kernel's arguments, cut into
+// and Adam or SGD over many parameters in a few launches (their pointers travel in the kernel's arguments, cut into
 // pieces by plan_multi_tensor).
 #include <algorithm>
 #include <type_traits>
@@ -66,15 +66,17 @@ OptimPtrs<scalar_t> advanced(OptimPtrs<scalar_t> p, int64_t by) {
   return p;
 }
 
-void adam_many_cuda(const std::vector<OptimTensors>& list, const AdamHyper& h, cuda::Stream stream) {
+// Every parameter of the list in a few launches: with_fn(body) calls body(TypeTag<scalar_t>, functor) with the
+// optimizer's functor for the list's dtype and hyper-parameters.
+template <typename WithFn>
+void launch_many(const std::vector<OptimTensors>& list, cuda::Stream stream, const WithFn& with_fn) {
   if (list.empty()) return;
-  const Tensor& first = list.front().param;
-  cuda::DeviceGuard guard(first.device());
+  cuda::DeviceGuard guard(list.front().param.device());
   cudaStream_t s = cuda::detail::launch_stream(stream);
   std::vector<int64_t> numels;
   for (const OptimTensors& t : list) numels.push_back(t.param.numel());
   const std::vector<MultiTensorLaunch> launches = plan_multi_tensor(numels, kPiecesPerLaunch, kPieceChunk);
-  with_adam_fn(first.dtype(), h, [&](auto tag, const auto& f) {
+  with_fn([&](auto tag, const auto& f) {
     using scalar_t = typename decltype(tag)::type;
     using F = std::decay_t<decltype(f)>;
     for (const MultiTensorLaunch& l : launches) {
@@ -90,6 +92,15 @@ void adam_many_cuda(const std::vector<OptimTensors>& list, const AdamHyper& h, c
       KILN_CUDA_KERNEL_CHECK();
     }
   });
+}
+
+void adam_many_cuda(const std::vector<OptimTensors>& list, const AdamHyper& h, cuda::Stream stream) {
+  if (list.empty()) return;
+  launch_many(list, stream, [&](const auto& body) { with_adam_fn(list.front().param.dtype(), h, body); });
+}
+void sgd_many_cuda(const std::vector<OptimTensors>& list, const SgdHyper& h, cuda::Stream stream) {
+  if (list.empty()) return;
+  launch_many(list, stream, [&](const auto& body) { with_sgd_fn(list.front().param.dtype(), h, body); });
 }
 
 void adam_cuda(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,
@@ -110,6 +121,7 @@ void adagrad_cuda(const Tensor& p, const Tensor& g, const Tensor& sum, const Ada
 KILN_REGISTER_KERNEL(adam_step_stub, kCUDA, adam_cuda);
 KILN_REGISTER_KERNEL(adam_many_stub, kCUDA, adam_many_cuda);
 KILN_REGISTER_KERNEL(sgd_step_stub, kCUDA, sgd_cuda);
+KILN_REGISTER_KERNEL(sgd_many_stub, kCUDA, sgd_many_cuda);
 KILN_REGISTER_KERNEL(rmsprop_step_stub, kCUDA, rmsprop_cuda);
 KILN_REGISTER_KERNEL(adagrad_step_stub, kCUDA, adagrad_cuda);
 }  // namespace kiln::ops

@@ -14,6 +14,7 @@ namespace kiln::ops {
 KILN_DEFINE_DISPATCH(adam_step_stub);
 KILN_DEFINE_DISPATCH(adam_many_stub);
 KILN_DEFINE_DISPATCH(sgd_step_stub);
+KILN_DEFINE_DISPATCH(sgd_many_stub);
 KILN_DEFINE_DISPATCH(rmsprop_step_stub);
 KILN_DEFINE_DISPATCH(adagrad_step_stub);
 
@@ -53,6 +54,29 @@ bool try_fused(OptimPath path, const Tensor& param, Tensor& g, std::initializer_
   mark_written(state, op);
   launch(g);
   return true;
+}
+
+// The many-parameter form of a step: CUDA entries of the first such entry's device and dtype go through
+// collect(t, batch), which runs the step's checks and appends what the fused kernel takes (or falls back to the
+// composed formulas), and then to one multi-tensor launch(batch, stream); every other entry takes single(t).
+template <typename Single, typename Collect, typename Launch>
+void step_many(const std::vector<OptimTensors>& list, const Single& single, const Collect& collect,
+               const Launch& launch) {
+  std::vector<OptimTensors> batch;
+  Device device;
+  DType dtype = kFloat32;
+  bool open = false;
+  for (const OptimTensors& t : list) {
+    const bool joins = t.param.defined() && t.param.is_cuda() &&
+                       (!open || (device == t.param.device() && dtype == t.param.dtype()));
+    if (!joins) {
+      single(t);
+      continue;
+    }
+    if (!open) device = t.param.device(), dtype = t.param.dtype(), open = true;
+    collect(t, batch);
+  }
+  if (!batch.empty()) launch(batch, op_stream(device));
 }
 }  // namespace
 
@@ -112,37 +136,30 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, c
 }
 
 void adam_step_many(const std::vector<OptimTensors>& list, const AdamHyper& h) {
-  std::vector<OptimTensors> batch;  // what goes to the multi-tensor kernel, with the gradients as it reads them
-  for (const OptimTensors& t : list) {
-    const bool joins = t.param.defined() && t.param.is_cuda() &&
-                       (batch.empty() || (batch[0].param.device() == t.param.device() &&
-                                          batch[0].param.dtype() == t.param.dtype()));
-    if (!joins) {
-      adam_step(t.param, t.grad, t.state[0], t.state[1], t.state[2], h);
-      continue;
-    }
-    adam_one(t.param, t.grad, t.state[0], t.state[1], t.state[2], h, OptimPath::Auto,
-             [&](const Tensor& gc, const Tensor& vmax) {
-               batch.push_back(OptimTensors{t.param, gc, {t.state[0], t.state[1], vmax}});
-             });
-  }
-  if (!batch.empty()) {
-    const Device device = batch[0].param.device();
-    adam_many_stub(device.type(), batch, h, op_stream(device));
-  }
+  step_many(
+      list, [&](const OptimTensors& t) { adam_step(t.param, t.grad, t.state[0], t.state[1], t.state[2], h); },
+      [&](const OptimTensors& t, std::vector<OptimTensors>& batch) {
+        adam_one(t.param, t.grad, t.state[0], t.state[1], t.state[2], h, OptimPath::Auto,
+                 [&](const Tensor& gc, const Tensor& vmax) {
+                   batch.push_back(OptimTensors{t.param, gc, {t.state[0], t.state[1], vmax}});
+                 });
+      },
+      [&](const std::vector<OptimTensors>& batch, cuda::Stream stream) {
+        adam_many_stub(batch[0].param.device().type(), batch, h, stream);
+      });
 }
 
-void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdHyper& h,
-              OptimPath path) {
+namespace {
+// One SGD step's checks, then fused(gradient in the parameter's layout, momentum buffer or none) when the fused
+// kernel can take the tensors, else the composed formulas (as adam_one).
+template <typename Fused>
+void sgd_one(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdHyper& h,
+             OptimPath path, const Fused& fused) {
   NoGradGuard no_grad;
   Tensor g = checked_grad(param, grad, "SGD");
   if (h.momentum != 0) check_state(momentum_buffer, "SGD", "momentum_buffer");
   const Tensor& buf = h.momentum != 0 ? momentum_buffer : kNoTensor;
-  if (try_fused(path, param, g, {&buf}, "SGD",
-                [&](const Tensor& gc) {
-                  sgd_step_stub(param.device().type(), param, gc, buf, h, op_stream(param.device()));
-                }))
-    return;
+  if (try_fused(path, param, g, {&buf}, "SGD", [&](const Tensor& gc) { fused(gc, buf); })) return;
   Tensor p = param, d = g;
   if (h.weight_decay != 0) d = add(d, p, h.weight_decay);
   if (h.momentum != 0) {
@@ -156,6 +173,27 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
     d = h.nesterov ? add(d, b, h.momentum) : b;
   }
   add_(p, d, -h.lr);
+}
+}  // namespace
+
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdHyper& h,
+              OptimPath path) {
+  sgd_one(param, grad, momentum_buffer, h, path, [&](const Tensor& gc, const Tensor& buf) {
+    sgd_step_stub(param.device().type(), param, gc, buf, h, op_stream(param.device()));
+  });
+}
+
+void sgd_step_many(const std::vector<OptimTensors>& list, const SgdHyper& h) {
+  step_many(
+      list, [&](const OptimTensors& t) { sgd_step(t.param, t.grad, t.state[0], h); },
+      [&](const OptimTensors& t, std::vector<OptimTensors>& batch) {
+        sgd_one(t.param, t.grad, t.state[0], h, OptimPath::Auto, [&](const Tensor& gc, const Tensor& buf) {
+          batch.push_back(OptimTensors{t.param, gc, {buf, Tensor(), Tensor()}});
+        });
+      },
+      [&](const std::vector<OptimTensors>& batch, cuda::Stream stream) {
+        sgd_many_stub(batch[0].param.device().type(), batch, h, stream);
+      });
 }
 
 void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg,

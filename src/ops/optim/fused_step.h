@@ -26,6 +26,9 @@ void adam_step_many(const std::vector<OptimTensors>& list, const AdamHyper& h);
 /// One SGD step; momentum_buffer (allocated, contents ignored when h.first_step) is used when h.momentum != 0.
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdHyper& h,
               OptimPath path = OptimPath::Auto);
+/// sgd_step on every entry (state slot 0: the momentum buffer), all with one SgdHyper (so one first_step flag),
+/// CUDA entries in a few multi-tensor launches as adam_step_many.
+void sgd_step_many(const std::vector<OptimTensors>& list, const SgdHyper& h);
 /// One RMSprop step; grad_avg is used when h.centered, momentum_buffer when h.momentum > 0.
 void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg,
                   const Tensor& momentum_buffer, const RmspropHyper& h, OptimPath path = OptimPath::Auto);

@@ -183,24 +183,29 @@ void run_adam(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v
   });
 }
 
-template <typename Loop>
-void run_sgd(const Tensor& p, const Tensor& g, const Tensor& buf, const SgdHyper& h, const Loop& loop) {
-  KILN_DISPATCH_FLOATING(p.dtype(), "sgd_step", [&] {
+/// Calls fn(TypeTag<scalar_t>, functor) with the SGD functor the hyper-parameters select.
+template <typename Fn>
+void with_sgd_fn(DType dt, const SgdHyper& h, const Fn& fn) {
+  KILN_DISPATCH_FLOATING(dt, "sgd_step", [&] {
     using acc_t = opmath_t<scalar_t>;
-    auto ptrs = optim_ptrs<scalar_t>(p, g, buf);
     with_flag(h.weight_decay != 0, [&](auto wd) {
       constexpr bool W = decltype(wd)::value;
       if (h.momentum == 0) {
-        loop(ptrs, SgdFn<acc_t, W, 0, false>(h));
+        fn(TypeTag<scalar_t>{}, SgdFn<acc_t, W, 0, false>(h));
         return;
       }
       with_flag(h.nesterov, [&](auto nesterov) {
         constexpr bool N = decltype(nesterov)::value;
-        if (h.first_step) loop(ptrs, SgdFn<acc_t, W, 1, N>(h));
-        else loop(ptrs, SgdFn<acc_t, W, 2, N>(h));
+        if (h.first_step) fn(TypeTag<scalar_t>{}, SgdFn<acc_t, W, 1, N>(h));
+        else fn(TypeTag<scalar_t>{}, SgdFn<acc_t, W, 2, N>(h));
       });
     });
   });
+}
+
+template <typename Loop>
+void run_sgd(const Tensor& p, const Tensor& g, const Tensor& buf, const SgdHyper& h, const Loop& loop) {
+  with_sgd_fn(p.dtype(), h, [&](auto tag, const auto& f) { loop(optim_ptrs<typename decltype(tag)::type>(p, g, buf), f); });
 }
 
 template <typename Loop>

@@ -57,6 +57,9 @@ KILN_DECLARE_DISPATCH(adam_many_stub,
 /// momentum_buffer is undefined when momentum == 0.
 KILN_DECLARE_DISPATCH(sgd_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                                               const SgdHyper& h, cuda::Stream stream));
+/// SGD over many parameters of one device and dtype sharing `h`, as adam_many_stub (CUDA only).
+KILN_DECLARE_DISPATCH(sgd_many_stub,
+                      void (*)(const std::vector<OptimTensors>& list, const SgdHyper& h, cuda::Stream stream));
 /// grad_avg is undefined unless centered, momentum_buffer unless momentum > 0.
 KILN_DECLARE_DISPATCH(rmsprop_step_stub, void (*)(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
                                                   const Tensor& grad_avg, const Tensor& momentum_buffer,
