@@ -642,8 +642,8 @@ step_nccl() {
 # ---- the run: GPU checks first, then the slowest (the sanitizers), so the budget cuts the least ----
 CUDA_TESTS='*cuda*:*CUDA*:TensorPinned.*-CUDALargeTensor.*'
 ALLOCATOR_TESTS='CUDACachingAllocator.*:CUDAPinnedAllocator.*:CUDARecordStream.*:CUDAOpStream.*:TensorPinned.*'
-OP_TESTS='Devices/Pointwise*/cuda:Devices/Reduce*/cuda:Devices/Index*/cuda:Devices/Linalg*/cuda:Devices/TableBinaryTest.*/cuda:TableBinaryCUDA.*:Devices/TorchReferenceOps.*/cuda:Devices/FusedCase.*/cuda:Devices/TensorBasics.*/cuda:Devices/TorchReferenceCnnLayers.*/cuda:Devices/NNCnnLayersDevices.*/cuda:Devices/ChannelsLast.*/cuda'
-RACE_TESTS='Devices/Reduce*/cuda:Devices/Index*/cuda:Devices/NNActivations.SoftmaxAndLogSoftmax/cuda:Devices/NNCrossEntropy.*/cuda'
+OP_TESTS='Devices/Pointwise*/cuda:Devices/Reduce*/cuda:Devices/Index*/cuda:Devices/Linalg*/cuda:Devices/TableBinaryTest.*/cuda:TableBinaryCUDA.*:Devices/TorchReferenceOps.*/cuda:Devices/FusedCase.*/cuda:Devices/TensorBasics.*/cuda:Devices/TorchReferenceCnnLayers.*/cuda:Devices/NNCnnLayersDevices.*/cuda:Devices/ChannelsLast.*/cuda:Devices/NNCrossEntropy.*/cuda:Devices/NNLosses.Fused*/cuda'
+RACE_TESTS='Devices/Reduce*/cuda:Devices/Index*/cuda:Devices/NNActivations.SoftmaxAndLogSoftmax/cuda:Devices/NNCrossEntropy.*/cuda:Devices/NNLosses.Fused*/cuda'
 
 echo "kiln GPU verification into $OUT (budget ${BUDGET}s)"
 write_report
