@@ -512,6 +512,28 @@ step_train_amp() {
     "speedup_over_float32=$(ratio "$(figure_of train_cuda seconds_per_epoch)" "$(json_of "$log" seconds_per_epoch)")"
 }
 
+# step_train_graph: kiln train --cuda-graph (the step captured once, replayed per batch), the same run as train_cuda
+# otherwise: its test accuracy must stay within 0.02 of the eager run's, and the epoch time, the operations one replay
+# runs (one launch each) and the replay count are reported.
+step_train_graph() {
+  local name=train_cuda_graph log=$LOGS/train_cuda_graph.log acc status note='' diff
+  run_logged "$name" 120 "${KILN_ENV[@]}" "$BUNDLE/bin/kiln" train --device cuda --cuda-graph \
+    --data "$BUNDLE/data/fashion-mnist" --epochs 3 --json --out "$OUT/$name"
+  status=$(status_of "$RC")
+  acc=$(json_of "$log" test_accuracy)
+  diff=$(awk -v a="$acc" -v b="$(figure_of train_cuda test_accuracy)" \
+    'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/) printf "%.4f", a - b; else print "n/a" }')
+  if [[ $status == pass && $diff != n/a ]] && awk -v d="$diff" 'BEGIN { exit !(d > 0.02 || d < -0.02) }'; then
+    status=fail note="--cuda-graph test accuracy differs from the eager run's by $diff (more than 0.02)"
+  fi
+  [[ $status == pass || -n $note ]] || note=$(tail_note "$log")
+  rm -f "$OUT/$name/checkpoint.safetensors"
+  record "$name" "$status" "$SECS" "$note" "test_accuracy=${acc:-n/a}" "accuracy_minus_eager=$diff" \
+    "seconds_per_epoch=$(round "$(json_of "$log" seconds_per_epoch)" 3)" \
+    "speedup_over_eager=$(ratio "$(figure_of train_cuda seconds_per_epoch)" "$(json_of "$log" seconds_per_epoch)")" \
+    "graph_nodes=$(json_of "$log" graph_nodes)" "graph_replays=$(json_of "$log" graph_replays)"
+}
+
 # seed_figure LOG LAYERS KEY: KEY of the JSON row for LAYERS layers in LOG (kiln bench and seed.py rows alike).
 seed_figure() {
   { grep -E "\"layers\": ?$2[,}]" "$1" || true; } | head -1 | { grep -oE "\"$3\": *(\"[^\"]*\"|[^,}]*)" || true; } |
@@ -641,7 +663,7 @@ step_nccl() {
 
 # ---- the run: GPU checks first, then the slowest (the sanitizers), so the budget cuts the least ----
 CUDA_TESTS='*cuda*:*CUDA*:TensorPinned.*-CUDALargeTensor.*'
-ALLOCATOR_TESTS='CUDACachingAllocator.*:CUDAPinnedAllocator.*:CUDARecordStream.*:CUDAOpStream.*:TensorPinned.*'
+ALLOCATOR_TESTS='CUDACachingAllocator.*:CUDAPinnedAllocator.*:CUDARecordStream.*:CUDAOpStream.*:TensorPinned.*:CUDAGraphTest.*:GraphStepCUDA.*'
 OP_TESTS='Devices/Pointwise*/cuda:Devices/Reduce*/cuda:Devices/Index*/cuda:Devices/Linalg*/cuda:Devices/TableBinaryTest.*/cuda:TableBinaryCUDA.*:Devices/TorchReferenceOps.*/cuda:Devices/FusedCase.*/cuda:Devices/TensorBasics.*/cuda:Devices/TorchReferenceCnnLayers.*/cuda:Devices/NNCnnLayersDevices.*/cuda:Devices/ChannelsLast.*/cuda:Devices/NNCrossEntropy.*/cuda:Devices/NNLosses.Fused*/cuda'
 RACE_TESTS='Devices/Reduce*/cuda:Devices/Index*/cuda:Devices/NNActivations.SoftmaxAndLogSoftmax/cuda:Devices/NNCrossEntropy.*/cuda:Devices/NNLosses.Fused*/cuda'
 
@@ -664,6 +686,7 @@ step_nccl
 step_train cuda
 step_train_amp bf16
 step_train_amp fp16
+step_train_graph
 step_train cpu
 step_cnn kiln
 step_cnn torch

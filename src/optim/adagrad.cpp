@@ -2,6 +2,7 @@
 #include "kiln/optim/adagrad.h"
 
 #include "ops/optim/fused_step.h"
+#include "ops/optim/graph_hyper.h"
 #include "optim/state_util.h"
 
 namespace kiln::optim {
@@ -25,6 +26,7 @@ std::unique_ptr<OptimizerParamState> Adagrad::make_state(const Tensor& param, co
 }
 
 void Adagrad::step_group(ParamGroup& group) {
+  ops::refuse_graph_capture("Adagrad");
   const auto& o = static_cast<const AdagradOptions&>(group.options());
   ops::AdagradHyper h;
   h.eps = o.eps();

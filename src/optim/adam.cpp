@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/optim/fused_step.h"
+#include "ops/optim/graph_hyper.h"
 #include "optim/state_util.h"
 
 namespace kiln::optim {
@@ -56,8 +57,10 @@ void adam_group(ParamGroup& group, const Opt& o, bool decoupled, const StateOf& 
     if (!g.defined()) continue;
     AdamParamState& s = state_of(p);
     if (o.amsgrad() && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = detail::state_zeros(p);
-    s.step += 1;
-    by_step[s.step].push_back(ops::OptimTensors{p, g, {s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq}});
+    // A capture records the update without running it: the preparation of each replay counts the step.
+    const int64_t step = s.step + 1;
+    if (ops::graph_phase() != ops::GraphPhase::Capturing) s.step = step;
+    by_step[step].push_back(ops::OptimTensors{p, g, {s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq}});
   }
   for (const auto& [step, list] : by_step) ops::adam_step_many(list, adam_hyper(o, decoupled, step));
 }

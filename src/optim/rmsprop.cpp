@@ -2,6 +2,7 @@
 #include "kiln/optim/rmsprop.h"
 
 #include "ops/optim/fused_step.h"
+#include "ops/optim/graph_hyper.h"
 #include "optim/state_util.h"
 
 namespace kiln::optim {
@@ -27,6 +28,7 @@ std::unique_ptr<OptimizerParamState> RMSprop::make_state(const Tensor& param, co
 }
 
 void RMSprop::step_group(ParamGroup& group) {
+  ops::refuse_graph_capture("RMSprop");
   const auto& o = static_cast<const RMSpropOptions&>(group.options());
   ops::RmspropHyper h;
   h.lr = o.lr();

@@ -2,6 +2,7 @@
 #include "kiln/optim/sgd.h"
 
 #include "ops/optim/fused_step.h"
+#include "ops/optim/graph_hyper.h"
 #include "optim/state_util.h"
 
 namespace kiln::optim {
@@ -46,6 +47,10 @@ void SGD::step_group(ParamGroup& group) {
       auto& s = static_cast<SGDParamState&>(*it->second);
       // torch starts the buffer as a copy of the first gradient; the kernel writes it, so no zeros are needed.
       if (!s.momentum_buffer.defined()) {
+        // A replay would copy the gradient into the buffer every time, as on this first step.
+        KILN_CHECK(ops::graph_phase() != ops::GraphPhase::Capturing,
+                   "SGD with momentum cannot capture a parameter's first step into a CUDA graph; run a step before "
+                   "capturing (train::GraphStep's warm-up steps do)");
         s.momentum_buffer = detail::state_empty(p);
         first = true;
       }

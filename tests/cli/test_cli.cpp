@@ -268,6 +268,7 @@ TEST_F(KilnCli, InvalidTrainOptionsAreRefused) {
   expect_clean_failure(run("train --device cpu --out ''"), {"--out", "empty"});
   expect_clean_failure(run("train --device cpu --limit -1" + out), {"--limit", "-1"});
   expect_clean_failure(run("train --device cpu --workers -5" + out), {"--workers", "-5"});
+  expect_clean_failure(run("train --device cpu --cuda-graph" + out), {"--cuda-graph", "CUDA device", "cpu"});
 }
 
 // A learning rate that blows the weights up stops training with the epoch and batch named, exit 1, and no

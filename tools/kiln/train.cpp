@@ -15,7 +15,9 @@
 #include "kiln/core/deterministic.h"
 #include "kiln/data/dataloader.h"
 #include "kiln/io/checkpoint.h"
+#include "kiln/train/amp_step.h"
 #include "kiln/train/batch_size.h"
+#include "kiln/train/graph_step.h"
 #include "kiln/train/mirrored_strategy.h"
 #include "kiln/train/model.h"
 #include "kiln/train/plot.h"
@@ -41,6 +43,7 @@ struct TrainArgs {
   bool lr_given = false;  // --lr was on the command line (with --resume it replaces the checkpoint's)
   bool no_augment = false;
   bool summary = false;  // print nn::summary (layers, output shapes, parameters) before training
+  bool cuda_graph = false;  // capture the training step once and replay it (train::GraphStep)
   double dist_timeout_s = 1800;  // a distributed run's collective timeout (PyTorch's default, 30 minutes)
 };
 
@@ -127,8 +130,17 @@ void run_train(TrainArgs a) {
                                                                                   std::to_string(a.gpus - 1));
   KILN_CHECK_DTYPE(a.amp != "fp16" || device.is_cuda(), "--amp fp16 needs a CUDA device (this run is on ", device.str(),
                    "); on the CPU use --amp bf16");
+  KILN_CHECK_DEVICE(!a.cuda_graph || device.is_cuda(), "--cuda-graph captures the training step's CUDA kernels and "
+                    "needs a CUDA device (this run is on ", device.str(), ")");
+  KILN_CHECK(!a.cuda_graph || a.amp != "fp16", "--cuda-graph cannot be combined with --amp fp16: the GradScaler "
+             "reads its inf/NaN check on the host every step, which a graph cannot capture; use --amp bf16");
+  KILN_CHECK(!a.cuda_graph || gpus.empty(), "--cuda-graph works on one GPU; it cannot be combined with --gpus");
+  KILN_CHECK(!a.cuda_graph || (a.optimizer == "adam" || a.optimizer == "adamw" || a.optimizer == "sgd"),
+             "--cuda-graph needs --optimizer adam, adamw or sgd (their step size is read from device memory at each "
+             "replay), got ", a.optimizer);
   // Launched as one rank of several (kiln launch, torchrun, srun): join the job; rank 0 alone prints and saves.
   TrainJob job = join_job(device, std::chrono::milliseconds(static_cast<int64_t>(a.dist_timeout_s * 1000)));
+  KILN_CHECK(!job.distributed() || !a.cuda_graph, "--cuda-graph cannot be combined with a distributed launch yet");
   KILN_CHECK(!job.distributed() || gpus.empty(), "--gpus (several GPUs in one process) cannot be combined with a "
              "distributed launch: give each rank one GPU instead (kiln launch -n N -- kiln train --device cuda)");
   std::ostream silent(nullptr);
@@ -180,6 +192,14 @@ void run_train(TrainArgs a) {
   train::Model model = gpus.empty() ? train::Model(net) : train::MirroredStrategy(gpus).wrap(net);
   model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr,
                 a.amp == "bf16" ? "mixed_bfloat16" : a.amp == "fp16" ? "mixed_float16" : "float32");
+  std::shared_ptr<train::GraphStep> graph_step;
+  if (a.cuda_graph) {
+    std::shared_ptr<train::TrainStep> inner = a.amp == "bf16" ? std::shared_ptr<train::TrainStep>(
+                                                                    std::make_shared<train::AmpStep>(kBFloat16))
+                                                              : std::make_shared<train::PlainStep>();
+    graph_step = std::make_shared<train::GraphStep>(inner);
+    model.set_train_step(graph_step);
+  }
   if (batch_size == 0) {
     train::BatchSizeOptions search;
     search.start = 16;
@@ -300,6 +320,9 @@ void run_train(TrainArgs a) {
                         {"deterministic", a.deterministic},
                         {"amp", a.amp},
                         {"memory_format", channels_last ? "channels_last" : "contiguous"},
+                        {"cuda_graph", a.cuda_graph},
+                        {"graph_replays", graph_step ? graph_step->replayed_steps() : 0},
+                        {"graph_nodes", graph_step ? graph_step->graph_nodes() : 0},
                         {"out", a.out}};
     std::cout << j.dump() << std::endl;
   } else {
@@ -307,6 +330,10 @@ void run_train(TrainArgs a) {
                 test.accuracy, test.loss, a.epochs, device.str().c_str(),
                 job.distributed() ? (" x " + std::to_string(job.world) + " ranks").c_str() : "", per_epoch, seconds,
                 train_seconds > 0 ? samples / train_seconds : 0.0);
+    if (graph_step)
+      std::printf("CUDA graph: %lld steps replayed (one launch of %lld operations each), %lld run eagerly\n",
+                  static_cast<long long>(graph_step->replayed_steps()), static_cast<long long>(graph_step->graph_nodes()),
+                  static_cast<long long>(graph_step->eager_steps()));
     std::printf("wrote %s, %s and %s/curves.png\n", ckpt_path.c_str(), metrics_path.c_str(), a.out.c_str());
   }
 }
@@ -326,6 +353,9 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::Range(0, 4096));
   cmd->add_option("--epochs", args->epochs, "Number of epochs (default: 15)");
   cmd->add_flag("--no-augment", args->no_augment, "cnn, resnet: no random crop (padding 2) and horizontal flip of training images");
+  cmd->add_flag("--cuda-graph", args->cuda_graph,
+                "CUDA: capture the training step once as a CUDA graph and replay it for every batch (one launch per "
+                "step; Adam, AdamW or SGD; not with --amp fp16)");
   cmd->add_flag("--summary", args->summary, "Print the model's layers, output shapes and parameter counts first");
   cmd->add_option("--batch-size", args->batch_size,
                   "Samples per batch, or 'auto': the largest whose training step fits in memory (GPU memory, or on "

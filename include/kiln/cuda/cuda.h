@@ -130,4 +130,7 @@ struct SyncCounts {
   int64_t total() const { return requested + implicit + internal; }
 };
 SyncCounts sync_counts();
+
+/// Whether this thread is capturing a CUDA graph (inside cuda::CUDAGraph::capture, kiln/cuda/graph.h).
+bool is_capturing();
 }  // namespace kiln::cuda

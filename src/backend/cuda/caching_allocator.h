@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "kiln/cuda/cuda.h"
 
@@ -23,6 +24,15 @@ cudaStream_t raw_stream(const Stream& s);
 void* caching_malloc(size_t nbytes, int device, cudaStream_t stream);
 /// Returns memory from caching_malloc to its device's cache; never throws. nullptr is ignored.
 void caching_free(void* ptr) noexcept;
+
+/// A new pool id for a CUDA graph's memory (never 0, which is eager memory).
+uint64_t new_graph_pool();
+/// Until end_allocate_to_pool, allocations on `stream` of `device` come from `pool` (a capture into a graph).
+void begin_allocate_to_pool(int device, cudaStream_t stream, uint64_t pool);
+void end_allocate_to_pool(int device, cudaStream_t stream) noexcept;
+/// The graph that owned `pool` is gone: its free segments return to the driver (after a device wait), and the
+/// others at the next empty_cache once their blocks are freed.
+void release_graph_pool(int device, uint64_t pool);
 
 /// Marks the pinned host block that contains `ptr` as read or written by work queued on `stream`: the
 /// pinned allocator does not hand the block out again until that work has finished. Returns false

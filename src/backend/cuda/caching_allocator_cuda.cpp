@@ -17,12 +17,17 @@
 // host never blocks in free. allocated_bytes drops at free, as in PyTorch: the tensor is gone even if its
 // memory is not reusable yet (reserved_bytes still counts it).
 //
-// CUDA graphs (not supported yet). Memory allocated during stream capture must come from a private pool
-// that outlives the graph and is not shared with eager allocations, and no cudaMalloc/cudaFree or device
-// synchronisation may happen while capturing. The plan: give Block a pool id and order the free sets by
-// (pool, stream, size, address); capture then allocates from its own pool id. Nothing here assumes a
-// single pool per stream beyond that key.
+// CUDA graphs. A graph replays kernels at the addresses they had during capture, so memory allocated while a
+// stream is captured comes from that graph's private pool: every block has a pool id (0: eager memory), the free
+// sets are ordered by (pool, stream, size, address), and a block goes back only to its own pool. Blocks freed
+// during the capture are reused by later allocations of the same capture (stream order holds inside the graph),
+// never by eager work. A capture's new segments are cudaMalloc'd in relaxed capture mode (cudaMalloc is not a
+// stream operation, so capture does not record it); nothing waits for the device while a pool is being
+// allocated to (no event queries, no emptying the cache on out-of-memory). When its graph is reset the pool is
+// released: its whole free segments go back to the driver, and segments freed later (tensors that outlived the
+// graph, such as gradients) go back at the next empty_cache or out-of-memory retry; eager work never reuses them.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -57,6 +62,7 @@ struct Block {
   size_t size;
   cudaStream_t stream;
   bool small;  // which pool the block's segment belongs to
+  uint64_t pool = 0;  // 0: eager memory; else the CUDA graph whose capture allocated the segment
   bool allocated = false;  // in use, or freed but parked in DeferredFrees: either way not in a pool
   Block* prev = nullptr;   // neighbours inside the same segment (nullptr at its ends)
   Block* next = nullptr;
@@ -65,6 +71,7 @@ struct Block {
 
 struct BlockLess {
   bool operator()(const Block* a, const Block* b) const {
+    if (a->pool != b->pool) return a->pool < b->pool;
     const auto sa = reinterpret_cast<uintptr_t>(a->stream), sb = reinterpret_cast<uintptr_t>(b->stream);
     if (sa != sb) return sa < sb;
     if (a->size != b->size) return a->size < b->size;
@@ -95,15 +102,18 @@ class DeviceCache {
       budget_.on_oom();
       throw_oom(nbytes);
     }
-    collect_deferred();  // blocks whose other streams are done go back to the pools before the search
+    const uint64_t pool_id = capture_pool(stream);
+    // Blocks whose other streams are done go back to the pools before the search (not during a capture: the
+    // event queries are not allowed then).
+    if (pool_id == 0) collect_deferred();
     const size_t size = round_up(nbytes, kMinBlockSize);
     const bool small = size <= kSmallSize;
     FreeSet& pool = small ? small_ : large_;
-    Block* block = take_best_fit(pool, size, stream);
-    if (!block) block = new_segment(segment_size(size), stream, small, nbytes);
+    Block* block = take_best_fit(pool, size, stream, pool_id);
+    if (!block) block = new_segment(segment_size(size), stream, small, nbytes, pool_id);
     const size_t rest = block->size - size;
     if (small ? rest >= kMinBlockSize : rest > kSmallSize) {  // keep a remainder only when it is reusable
-      Block* r = new Block{block->ptr + size, rest, stream, small};
+      Block* r = new Block{block->ptr + size, rest, stream, small, pool_id};
       r->prev = block;
       r->next = block->next;
       if (r->next) r->next->prev = r;
@@ -125,7 +135,7 @@ class DeviceCache {
     Block* b = it->second;
     live_.erase(it);
     budget_.on_free(b->size);
-    if (!b->stream_uses.empty()) {
+    if (!b->stream_uses.empty() && b->pool == 0) {
       const std::vector<cudaEvent_t> events = record_use_events(b->stream_uses);
       b->stream_uses.clear();
       if (!events.empty()) {
@@ -151,6 +161,25 @@ class DeviceCache {
     release_cached();
   }
 
+  /// From now until end_capture_pool(stream), allocations on `stream` come from pool `pool_id`.
+  void begin_capture_pool(cudaStream_t stream, uint64_t pool_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    capture_pools_.emplace_back(stream, pool_id);
+  }
+  void end_capture_pool(cudaStream_t stream) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    capture_pools_.erase(std::remove_if(capture_pools_.begin(), capture_pools_.end(),
+                                        [&](const auto& e) { return e.first == stream; }),
+                         capture_pools_.end());
+  }
+  /// The graph of `pool_id` is gone: its free whole segments go back to the driver (after waiting for the
+  /// device, which may still be replaying it); release_cached frees the rest once they are free.
+  void release_pool(uint64_t pool_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_pools_.push_back(pool_id);
+    release_whole_segments([pool_id](const Block* b) { return b->pool == pool_id; });
+  }
+
   MemoryStats stats() {
     std::lock_guard<std::mutex> lock(mu_);
     return stats_locked();
@@ -168,11 +197,18 @@ class DeviceCache {
   }
 
  private:
-  /// The smallest free block of at least `size` that was allocated on `stream`.
-  static Block* take_best_fit(FreeSet& pool, size_t size, cudaStream_t stream) {
-    Block key{nullptr, size, stream, false};
+  /// The pool allocations on `stream` come from: a capturing graph's, or 0. Caller holds mu_.
+  uint64_t capture_pool(cudaStream_t stream) const {
+    for (const auto& [s, id] : capture_pools_)
+      if (s == stream) return id;
+    return 0;
+  }
+
+  /// The smallest free block of at least `size` of pool `pool_id` that was allocated on `stream`.
+  static Block* take_best_fit(FreeSet& pool, size_t size, cudaStream_t stream, uint64_t pool_id) {
+    Block key{nullptr, size, stream, false, pool_id};
     auto it = pool.lower_bound(&key);
-    if (it == pool.end() || (*it)->stream != stream) return nullptr;
+    if (it == pool.end() || (*it)->stream != stream || (*it)->pool != pool_id) return nullptr;
     Block* b = *it;
     pool.erase(it);
     return b;
@@ -262,12 +298,21 @@ class DeviceCache {
 
   /// A new segment from cudaMalloc. When the device (or the per-process limit) refuses, cached but unused
   /// segments may be what stands in the way: the budget gives them back and tries once more, then this throws.
-  Block* new_segment(size_t bytes, cudaStream_t stream, bool small, size_t requested) {
+  Block* new_segment(size_t bytes, cudaStream_t stream, bool small, size_t requested, uint64_t pool_id) {
     void* p = budget_.reserve(
         bytes,
-        [this](size_t n) -> void* {
+        [this, pool_id](size_t n) -> void* {
           void* q = nullptr;
-          const cudaError_t err = device_malloc(&q, n);
+          cudaError_t err = cudaSuccess;
+          if (pool_id == 0) {
+            err = device_malloc(&q, n);
+          } else {
+            // cudaMalloc is not recorded by the capture; relaxed mode lets this thread call it while capturing.
+            cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+            cudaThreadExchangeStreamCaptureMode(&mode);
+            err = device_malloc(&q, n);
+            cudaThreadExchangeStreamCaptureMode(&mode);
+          }
           if (err == cudaErrorMemoryAllocation) {
             cudaGetLastError();
             return nullptr;
@@ -275,9 +320,11 @@ class DeviceCache {
           KILN_CUDA_CHECK(err);
           return q;
         },
-        [this] { release_cached(); });
+        [this, pool_id] {
+          if (pool_id == 0) release_cached();  // a capture cannot wait for the device to empty the cache
+        });
     if (!p) throw_oom(requested);
-    return new Block{static_cast<char*>(p), bytes, stream, small};
+    return new Block{static_cast<char*>(p), bytes, stream, small, pool_id};
   }
 
   /// Caller holds mu_.
@@ -296,10 +343,21 @@ class DeviceCache {
       detail::wait_device(device_, detail::SyncKind::Internal, "freeing cached blocks");
       deferred_.drain([this](cudaEvent_t e) { spare_events_.push_back(e); }, [this](Block* b) { release_block(b); });
     }
+    // A live graph's pool keeps its segments: the graph replays into them.
+    release_whole_segments([this](const Block* b) {
+      return b->pool == 0 ||
+             std::find(released_pools_.begin(), released_pools_.end(), b->pool) != released_pools_.end();
+    });
+  }
+
+  /// Returns the free whole segments that `which` selects to the driver, after waiting for the device. Caller
+  /// holds mu_.
+  template <typename Which>
+  void release_whole_segments(const Which& which) {
     std::vector<Block*> whole;
     for (FreeSet* pool : {&small_, &large_})
       for (Block* b : *pool)
-        if (!b->prev && !b->next) whole.push_back(b);
+        if (!b->prev && !b->next && which(b)) whole.push_back(b);
     if (whole.empty()) return;  // no device sync when there is nothing to free
     DeviceGuard guard(device_);
     // Kernels queued before the host freed these blocks may still be using them.
@@ -354,6 +412,8 @@ class DeviceCache {
   std::mutex mu_;
   FreeSet small_, large_;
   std::unordered_map<void*, Block*> live_;
+  std::vector<std::pair<cudaStream_t, uint64_t>> capture_pools_;  // streams being captured, and their graph's pool
+  std::vector<uint64_t> released_pools_;                            // pools whose graph was reset
   detail::DeferredFrees<Block*, cudaEvent_t> deferred_;  // freed blocks waiting for other streams' work
   std::vector<cudaEvent_t> spare_events_;                // completed events, reused by later frees
   kiln::detail::MemoryBudget budget_;                    // counters and the per-process limit
@@ -393,7 +453,21 @@ void* detail::caching_malloc(size_t nbytes, int device, cudaStream_t stream) {
   return cache(checked_device(device)).malloc(nbytes, stream);
 }
 
+uint64_t detail::new_graph_pool() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+void detail::begin_allocate_to_pool(int device, cudaStream_t stream, uint64_t pool) {
+  cache(checked_device(device)).begin_capture_pool(stream, pool);
+}
+void detail::end_allocate_to_pool(int device, cudaStream_t stream) noexcept {
+  cache(device).end_capture_pool(stream);
+}
+void detail::release_graph_pool(int device, uint64_t pool) { cache(checked_device(device)).release_pool(pool); }
+
 bool detail::caching_record_stream(void* ptr, const Stream& stream) {
+  KILN_CHECK(!is_capturing(), "record_stream inside a CUDA-graph capture is not supported: the memory of a "
+             "capture is only reused in the captured stream's order");
   return cache(checked_device(stream.device())).record_stream(ptr, raw_stream(stream));
 }
 

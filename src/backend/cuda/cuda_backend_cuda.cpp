@@ -75,6 +75,13 @@ class CudaBackend final : public Backend {
       return;
     }
     const bool to_device = dst_dev.is_cuda();
+    // A download waits for the GPU, and a captured copy would read (or write) this host buffer again at every
+    // replay, long after it is gone.
+    KILN_CHECK(!cuda::is_capturing(), "a CUDA graph cannot capture a copy between host memory and a GPU (",
+               to_device ? "an upload" : "a download", " of ", nbytes, " bytes: .item(), .cpu(), printing a GPU "
+               "tensor, or a host tensor moved to the GPU): a download waits for the GPU, and a replay would use the "
+               "host buffer as it is then. Keep reads of GPU results outside the captured code, and copy inputs into "
+               "the graph's own tensors before replay()");
     const int d = cuda::detail::checked_device(to_device ? dst_dev.index() : src_dev.index());
     cuda::DeviceGuard guard(d);
     cudaStream_t stream = cuda::detail::raw_stream_of(d);

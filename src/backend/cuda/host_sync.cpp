@@ -14,7 +14,10 @@ namespace kiln::cuda {
 namespace {
 std::atomic<int> g_mode{static_cast<int>(SyncDebugMode::Off)};
 std::atomic<int64_t> g_requested{0}, g_implicit{0}, g_internal{0};
+thread_local bool t_capturing = false;
 }  // namespace
+
+bool is_capturing() { return t_capturing; }
 
 void set_sync_debug_mode(SyncDebugMode mode) { g_mode.store(static_cast<int>(mode), std::memory_order_relaxed); }
 SyncDebugMode get_sync_debug_mode() { return static_cast<SyncDebugMode>(g_mode.load(std::memory_order_relaxed)); }
@@ -28,7 +31,14 @@ SyncCounts sync_counts() {
 }
 
 namespace detail {
+void set_capturing(bool on) { t_capturing = on; }
+
 void note_host_sync(SyncKind kind, const char* why) {
+  if (t_capturing)
+    throw Error(::kiln::detail::str(
+        "a CUDA graph cannot capture a host wait for the GPU, and this step waits: ", why,
+        ". Keep .item(), .cpu(), printing a tensor and other reads of GPU results outside the captured code "
+        "(train::GraphStep captures forward, loss, backward and the optimizer step only)"));
   switch (kind) {
     case SyncKind::Requested: g_requested.fetch_add(1, std::memory_order_relaxed); return;
     case SyncKind::Internal: g_internal.fetch_add(1, std::memory_order_relaxed); return;

@@ -14,6 +14,10 @@ enum class SyncKind {
 /// throws (before any waiting happens, so the program's state is unchanged).
 void note_host_sync(SyncKind kind, const char* why);
 
+/// Marks this thread as inside (or out of) a CUDA-graph capture (cuda::CUDAGraph::capture). While it is, every
+/// note_host_sync throws: a wait cannot be captured, and CUDA would invalidate the capture with a less clear error.
+void set_capturing(bool on);
+
 /// Whether CUDA_LAUNCH_BLOCKING=1 asks for every device-side check to be waited for at its op.
 bool launch_blocking();
 }  // namespace kiln::cuda::detail

@@ -8,6 +8,7 @@
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/pointwise.h"
 #include "ops/copy/copy_kernels.h"
+#include "kiln/cuda/cuda.h"
 #include "ops/op_stream.h"
 #include "ops/random/random_kernels.h"
 #include "tensor/layout.h"
@@ -30,6 +31,11 @@ Tensor raw_fill(Tensor t, const Scalar& v) {
 }
 Tensor random_tensor(const Shape& size, const TensorOptions& opts, Generator* gen, ops::RandomKind kind, double a,
                      double b) {
+  // The generator's offset is a kernel argument: a replay would draw the same numbers again (dropout would drop
+  // the same units every step), so a capture refuses random draws.
+  KILN_CHECK(!(opts.device().is_cuda() && cuda::is_capturing()),
+             "random numbers on a GPU (dropout, rand, randn, bernoulli) cannot be captured in a CUDA graph: a replay "
+             "would repeat the captured draw. Train without dropout under --cuda-graph, or without the graph");
   Tensor t = make_tensor(size, opts.dtype(), opts.device(), opts.pinned_memory());
   Generator& g = gen ? *gen : default_generator();
   ops::RandomParams p{kind, a, b, g.seed(), g.advance(static_cast<uint64_t>(t.numel()) * 4),

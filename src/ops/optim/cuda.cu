@@ -46,8 +46,10 @@ struct OptimBatch {
   int32_t first_block[kPiecesPerLaunch + 1];  // block b serves piece p where first_block[p] <= b < first_block[p+1]
 };
 
+// live: the step's values in device memory (CUDA graphs), read into the functor once per thread; null otherwise.
 template <typename scalar_t, typename F>
-__global__ void optim_multi_kernel(OptimBatch<scalar_t> batch, F f) {
+__global__ void optim_multi_kernel(OptimBatch<scalar_t> batch, F f, const double* live) {
+  if (live) f.refresh(live);
   int p = 0;
   while (static_cast<int32_t>(blockIdx.x) >= batch.first_block[p + 1]) ++p;
   const int64_t begin = static_cast<int64_t>(blockIdx.x - batch.first_block[p]) * kPieceChunk;
@@ -69,7 +71,7 @@ OptimPtrs<scalar_t> advanced(OptimPtrs<scalar_t> p, int64_t by) {
 // Every parameter of the list in a few launches: with_fn(body) calls body(TypeTag<scalar_t>, functor) with the
 // optimizer's functor for the list's dtype and hyper-parameters.
 template <typename WithFn>
-void launch_many(const std::vector<OptimTensors>& list, cuda::Stream stream, const WithFn& with_fn) {
+void launch_many(const std::vector<OptimTensors>& list, cuda::Stream stream, const double* live, const WithFn& with_fn) {
   if (list.empty()) return;
   cuda::DeviceGuard guard(list.front().param.device());
   cudaStream_t s = cuda::detail::launch_stream(stream);
@@ -88,7 +90,7 @@ void launch_many(const std::vector<OptimTensors>& list, cuda::Stream stream, con
         batch.numel[p] = l.pieces[p].count;
       }
       std::copy(l.first_block.begin(), l.first_block.end(), batch.first_block);
-      optim_multi_kernel<scalar_t, F><<<l.first_block.back(), kMultiThreads, 0, s>>>(batch, f);
+      optim_multi_kernel<scalar_t, F><<<l.first_block.back(), kMultiThreads, 0, s>>>(batch, f, live);
       KILN_CUDA_KERNEL_CHECK();
     }
   });
@@ -96,11 +98,11 @@ void launch_many(const std::vector<OptimTensors>& list, cuda::Stream stream, con
 
 void adam_many_cuda(const std::vector<OptimTensors>& list, const AdamHyper& h, cuda::Stream stream) {
   if (list.empty()) return;
-  launch_many(list, stream, [&](const auto& body) { with_adam_fn(list.front().param.dtype(), h, body); });
+  launch_many(list, stream, h.live, [&](const auto& body) { with_adam_fn(list.front().param.dtype(), h, body); });
 }
 void sgd_many_cuda(const std::vector<OptimTensors>& list, const SgdHyper& h, cuda::Stream stream) {
   if (list.empty()) return;
-  launch_many(list, stream, [&](const auto& body) { with_sgd_fn(list.front().param.dtype(), h, body); });
+  launch_many(list, stream, h.live, [&](const auto& body) { with_sgd_fn(list.front().param.dtype(), h, body); });
 }
 
 void adam_cuda(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,

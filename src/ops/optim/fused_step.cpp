@@ -7,7 +7,9 @@
 #include "kiln/tensor/ops/copy.h"
 #include "kiln/tensor/ops/pointwise.h"
 #include "kiln/tensor/ops/creation.h"
+#include "kiln/cuda/cuda.h"
 #include "ops/op_stream.h"
+#include "ops/optim/graph_hyper.h"
 #include "tensor/layout.h"
 
 namespace kiln::ops {
@@ -48,7 +50,13 @@ void mark_written(std::initializer_list<const Tensor*> ts, const char* op) {
 template <typename Launch>
 bool try_fused(OptimPath path, const Tensor& param, Tensor& g, std::initializer_list<const Tensor*> state,
                const char* op, const Launch& launch) {
-  if (path != OptimPath::Auto || !fusable(param, state)) return false;
+  if (path != OptimPath::Auto || !fusable(param, state)) {
+    // The composed formulas take the step's values as host scalars, which a replay would repeat.
+    KILN_CHECK(graph_phase() != GraphPhase::Capturing, op, ": a parameter of shape ", param.shape_str(),
+               " whose state or gradient is not dense in its layout (or has another dtype) cannot be updated "
+               "inside a CUDA graph");
+    return false;
+  }
   if (g.strides() != param.strides()) g = empty_like(param).copy_(g);  // the gradient in the parameter's layout
   mark_written({&param}, op);
   mark_written(state, op);
@@ -56,12 +64,34 @@ bool try_fused(OptimPath path, const Tensor& param, Tensor& g, std::initializer_
   return true;
 }
 
+// An update outside train::GraphStep's capture must not be captured: its step size is a kernel argument.
+void check_not_captured(const char* op) {
+  KILN_CHECK(!cuda::is_capturing(), op,
+             " inside a CUDA graph needs train::GraphStep, which keeps the step's learning rate and step count in "
+             "device memory; captured on its own, a replay would repeat the captured step size");
+}
+
 // The many-parameter form of a step: CUDA entries of the first such entry's device and dtype go through
 // collect(t, batch), which runs the step's checks and appends what the fused kernel takes (or falls back to the
-// composed formulas), and then to one multi-tensor launch(batch, stream); every other entry takes single(t).
+// composed formulas), and then to one multi-tensor launch(batch, stream, live); every other entry takes single(t).
+// Under train::GraphStep (graph_hyper.h): while capturing, every entry must join the launch, whose kernel reads the
+// step's `values` from a device buffer (`live`); while preparing a replay, only those values are uploaded.
 template <typename Single, typename Collect, typename Launch>
-void step_many(const std::vector<OptimTensors>& list, const Single& single, const Collect& collect,
-               const Launch& launch) {
+void step_many(const char* op, const std::vector<OptimTensors>& list, const std::vector<double>& values,
+               const Single& single, const Collect& collect, const Launch& launch) {
+  if (list.empty()) return;
+  const GraphPhase phase = graph_phase();
+  if (phase == GraphPhase::Preparing) {
+    GraphHyper& gh = graph_hyper();
+    KILN_CHECK(gh.next < gh.slots.size() && gh.slots[gh.next].entries == list.size(), op,
+               ": the parameters this step updates differ from those of the captured CUDA graph (a parameter gained "
+               "or lost its gradient, or the step counts diverged); capture the step again");
+    GraphHyper::Slot& slot = gh.slots[gh.next++];
+    slot.values.copy_(tensor(values, {static_cast<int64_t>(values.size())}, TensorOptions(kFloat64)));
+    return;
+  }
+  const bool capturing = phase == GraphPhase::Capturing;
+  if (!capturing) check_not_captured(op);
   std::vector<OptimTensors> batch;
   Device device;
   DType dtype = kFloat32;
@@ -70,13 +100,25 @@ void step_many(const std::vector<OptimTensors>& list, const Single& single, cons
     const bool joins = t.param.defined() && t.param.is_cuda() &&
                        (!open || (device == t.param.device() && dtype == t.param.dtype()));
     if (!joins) {
+      KILN_CHECK(!capturing, op, ": the parameters of a CUDA-graph step must be on one GPU with one dtype; ",
+                 t.param.defined() ? t.param.device().str() + " " + dtype_name(t.param.dtype()) : std::string("undefined"),
+                 " differs from ", device.str(), " ", dtype_name(dtype));
       single(t);
       continue;
     }
     if (!open) device = t.param.device(), dtype = t.param.dtype(), open = true;
     collect(t, batch);
   }
-  if (!batch.empty()) launch(batch, op_stream(device));
+  if (batch.empty()) return;
+  const double* live = nullptr;
+  if (capturing) {
+    GraphHyper& gh = graph_hyper();
+    // empty, not zeros: a fill would be captured too and clear the uploaded values at every replay.
+    const int64_t n = static_cast<int64_t>(values.size());
+    gh.slots.push_back({empty({n}, TensorOptions(kFloat64).device(device)), list.size()});
+    live = gh.slots.back().values.data_ptr<double>();
+  }
+  launch(batch, op_stream(device), live);
 }
 }  // namespace
 
@@ -130,6 +172,7 @@ void adam_one(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, co
 
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                const Tensor& max_exp_avg_sq, const AdamHyper& h, OptimPath path) {
+  check_not_captured(h.decoupled ? "AdamW" : "Adam");
   adam_one(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, h, path, [&](const Tensor& gc, const Tensor& vmax) {
     adam_step_stub(param.device().type(), param, gc, exp_avg, exp_avg_sq, vmax, h, op_stream(param.device()));
   });
@@ -137,15 +180,18 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, c
 
 void adam_step_many(const std::vector<OptimTensors>& list, const AdamHyper& h) {
   step_many(
-      list, [&](const OptimTensors& t) { adam_step(t.param, t.grad, t.state[0], t.state[1], t.state[2], h); },
+      h.decoupled ? "AdamW" : "Adam", list, {h.step_size, h.bias_correction2_sqrt, h.decay},
+      [&](const OptimTensors& t) { adam_step(t.param, t.grad, t.state[0], t.state[1], t.state[2], h); },
       [&](const OptimTensors& t, std::vector<OptimTensors>& batch) {
         adam_one(t.param, t.grad, t.state[0], t.state[1], t.state[2], h, OptimPath::Auto,
                  [&](const Tensor& gc, const Tensor& vmax) {
                    batch.push_back(OptimTensors{t.param, gc, {t.state[0], t.state[1], vmax}});
                  });
       },
-      [&](const std::vector<OptimTensors>& batch, cuda::Stream stream) {
-        adam_many_stub(batch[0].param.device().type(), batch, h, stream);
+      [&](const std::vector<OptimTensors>& batch, cuda::Stream stream, const double* live) {
+        AdamHyper hl = h;
+        hl.live = live;
+        adam_many_stub(batch[0].param.device().type(), batch, hl, stream);
       });
 }
 
@@ -178,6 +224,7 @@ void sgd_one(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf
 
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdHyper& h,
               OptimPath path) {
+  check_not_captured("SGD");
   sgd_one(param, grad, momentum_buffer, h, path, [&](const Tensor& gc, const Tensor& buf) {
     sgd_step_stub(param.device().type(), param, gc, buf, h, op_stream(param.device()));
   });
@@ -185,14 +232,16 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
 
 void sgd_step_many(const std::vector<OptimTensors>& list, const SgdHyper& h) {
   step_many(
-      list, [&](const OptimTensors& t) { sgd_step(t.param, t.grad, t.state[0], h); },
+      "SGD", list, {h.lr}, [&](const OptimTensors& t) { sgd_step(t.param, t.grad, t.state[0], h); },
       [&](const OptimTensors& t, std::vector<OptimTensors>& batch) {
         sgd_one(t.param, t.grad, t.state[0], h, OptimPath::Auto, [&](const Tensor& gc, const Tensor& buf) {
           batch.push_back(OptimTensors{t.param, gc, {buf, Tensor(), Tensor()}});
         });
       },
-      [&](const std::vector<OptimTensors>& batch, cuda::Stream stream) {
-        sgd_many_stub(batch[0].param.device().type(), batch, h, stream);
+      [&](const std::vector<OptimTensors>& batch, cuda::Stream stream, const double* live) {
+        SgdHyper hl = h;
+        hl.live = live;
+        sgd_many_stub(batch[0].param.device().type(), batch, hl, stream);
       });
 }
 

@@ -56,6 +56,12 @@ struct AdamFn {
       : beta1(h.beta1), one_minus_beta1(1 - h.beta1), beta2(h.beta2), one_minus_beta2(1 - h.beta2), eps(h.eps),
         weight_decay(h.weight_decay), decay(h.decay), neg_step_size(-h.step_size),
         bias_correction2_sqrt(h.bias_correction2_sqrt) {}
+  /// The step's values from AdamHyper::live (a replayed CUDA graph).
+  KILN_HD void refresh(const double* live) {
+    neg_step_size = static_cast<acc_t>(-live[0]);
+    bias_correction2_sqrt = static_cast<acc_t>(live[1]);
+    decay = static_cast<acc_t>(live[2]);
+  }
   KILN_HD void operator()(acc_t& p, acc_t g, acc_t& m, acc_t& v, acc_t& vmax) const {
     if constexpr (WD == 1) g = g + weight_decay * p;
     if constexpr (WD == 2) p = p * decay;
@@ -82,6 +88,8 @@ struct SgdFn {
   acc_t neg_lr, momentum, one_minus_dampening, weight_decay;
   explicit SgdFn(const SgdHyper& h)
       : neg_lr(-h.lr), momentum(h.momentum), one_minus_dampening(1 - h.dampening), weight_decay(h.weight_decay) {}
+  /// The learning rate from SgdHyper::live (a replayed CUDA graph).
+  KILN_HD void refresh(const double* live) { neg_lr = static_cast<acc_t>(-live[0]); }
   KILN_HD void operator()(acc_t& p, acc_t g, acc_t& buf, acc_t&, acc_t&) const {
     if constexpr (WD) g = g + weight_decay * p;
     if constexpr (MOM == 1) buf = g;

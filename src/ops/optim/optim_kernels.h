@@ -20,12 +20,17 @@ struct AdamHyper {
   double decay = 1;                  // AdamW's 1 - lr * weight_decay
   bool amsgrad = false;
   bool decoupled = false;            // AdamW: decay the parameter instead of adding wd * p to the gradient
+  /// CUDA graphs (graph_hyper.h): device {step_size, bias_correction2_sqrt, decay} that the multi-tensor kernel
+  /// reads instead of the values above; null otherwise.
+  const double* live = nullptr;
 };
 
 struct SgdHyper {
   double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
   bool nesterov = false;
   bool first_step = false;  // the momentum buffer is uninitialised and becomes the gradient (torch's rule)
+  /// CUDA graphs (graph_hyper.h): device {lr} that the multi-tensor kernel reads instead of lr; null otherwise.
+  const double* live = nullptr;
 };
 
 struct RmspropHyper {
