@@ -592,7 +592,8 @@ step_seed() {
     "steps_per_s_50=$(round "$(seed_figure "$log" 50 steps_per_s)" 1)"
     "loss_50=$(round "$(seed_figure "$log" 50 final_loss)" 4)")
   [[ $fw != kiln ]] || figs+=("fraction_of_floor_10=$(round "$(seed_figure "$log" 10 fraction_of_floor)" 2)"
-    "fraction_of_floor_50=$(round "$(seed_figure "$log" 50 fraction_of_floor)" 2)")
+    "fraction_of_floor_50=$(round "$(seed_figure "$log" 50 fraction_of_floor)" 2)"
+    "kernels_per_step_10=$(round "$(seed_figure "$log" 10 kernels_per_step)" 0)")
   record "$name" "$status" "$SECS" "$([[ $status == pass ]] || tail_note "$log")" "${figs[@]}"
 }
 

@@ -63,6 +63,10 @@ void print_row(const BenchArgs& a, const BenchCase& c, const nlohmann::json& row
                   row["peak"].get<double>(), h.unit);
     extra += buf;
   }
+  if (row.contains("kernels_per_step")) {
+    std::snprintf(buf, sizeof buf, "  %.0f kernels/step", row["kernels_per_step"].get<double>());
+    extra += buf;
+  }
   if (row.contains("final_loss")) {
     std::snprintf(buf, sizeof buf, "  loss %.4f", row["final_loss"].get<double>());
     extra += buf;

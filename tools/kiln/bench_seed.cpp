@@ -93,6 +93,18 @@ nlohmann::json run_seed_case(const nlohmann::json& keys, const Device& dev, bool
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double steps = static_cast<double>(s.epochs * ((s.rows + s.batch - 1) / s.batch));
   const double floor_seconds = s.epochs * seed_epoch_floor(dev, layers, s, quick);
+  // Kernel calls per step, counted over one more (untimed) epoch through the placement log: on a GPU each is a
+  // launch (a cuBLAS GEMM may launch more than one), so this is the figure a CUDA graph brings to one.
+  int64_t calls = 0;
+  set_log_device_placement(true, PlacementLogMode::EveryCall, [&calls](const std::string&) { ++calls; });
+  try {
+    epoch();
+  } catch (...) {
+    set_log_device_placement(false);
+    throw;
+  }
+  set_log_device_placement(false);
+  const double steps_per_epoch = static_cast<double>((s.rows + s.batch - 1) / s.batch);
   return {{"layers", layers},
           {"width", s.width},
           {"epochs", s.epochs},
@@ -100,6 +112,7 @@ nlohmann::json run_seed_case(const nlohmann::json& keys, const Device& dev, bool
           {"steps_per_s", steps / seconds},
           {"final_loss", loss.item<double>()},
           {"floor_steps_per_s", steps / floor_seconds},
-          {"fraction_of_floor", floor_seconds / seconds}};
+          {"fraction_of_floor", floor_seconds / seconds},
+          {"kernels_per_step", static_cast<double>(calls) / steps_per_epoch}};
 }
 }  // namespace kiln::cli
