@@ -491,48 +491,37 @@ step_train() {
   record "$name" "$status" "$SECS" "$note" "${figs[@]}"
 }
 
-# step_train_amp DTYPE: kiln train --amp DTYPE (bf16 or fp16) on the GPU, the same run as train_cuda otherwise: its
-# test accuracy must stay within 0.02 of float32's on this 3-epoch subset run (issue 11's bar is 0.5 points on the
-# full 15-epoch run), and the epoch time is reported against float32's.
-step_train_amp() {
-  local dt=$1 name=train_amp_$1 log=$LOGS/train_amp_$1.log acc status note='' diff
-  run_logged "$name" 120 "${KILN_ENV[@]}" "$BUNDLE/bin/kiln" train --device cuda --amp "$dt" \
+# train_variant NAME WHAT EXTRA_KEYS FLAG...: `kiln train --device cuda FLAG...`, the same run as train_cuda otherwise.
+# Its test accuracy must stay within 0.02 of train_cuda's on this 3-epoch subset run; the epoch time is reported
+# against train_cuda's, with the JSON keys EXTRA_KEYS (space-separated) as further figures.
+train_variant() {
+  local name=$1 what=$2 extra=$3 log=$LOGS/$1.log acc status note='' diff key
+  shift 3
+  run_logged "$name" 120 "${KILN_ENV[@]}" "$BUNDLE/bin/kiln" train --device cuda "$@" \
     --data "$BUNDLE/data/fashion-mnist" --epochs 3 --json --out "$OUT/$name"
   status=$(status_of "$RC")
   acc=$(json_of "$log" test_accuracy)
   diff=$(awk -v a="$acc" -v b="$(figure_of train_cuda test_accuracy)" \
     'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/) printf "%.4f", a - b; else print "n/a" }')
   if [[ $status == pass && $diff != n/a ]] && awk -v d="$diff" 'BEGIN { exit !(d > 0.02 || d < -0.02) }'; then
-    status=fail note="--amp $dt test accuracy differs from float32's by $diff (more than 0.02)"
+    status=fail note="$what test accuracy differs from the plain float32 run's by $diff (more than 0.02)"
   fi
   [[ $status == pass || -n $note ]] || note=$(tail_note "$log")
   rm -f "$OUT/$name/checkpoint.safetensors"
-  record "$name" "$status" "$SECS" "$note" "test_accuracy=${acc:-n/a}" "accuracy_minus_float32=$diff" \
-    "seconds_per_epoch=$(round "$(json_of "$log" seconds_per_epoch)" 3)" \
-    "speedup_over_float32=$(ratio "$(figure_of train_cuda seconds_per_epoch)" "$(json_of "$log" seconds_per_epoch)")"
+  local -a figs=("test_accuracy=${acc:-n/a}" "accuracy_minus_plain=$diff"
+    "seconds_per_epoch=$(round "$(json_of "$log" seconds_per_epoch)" 3)"
+    "speedup_over_plain=$(ratio "$(figure_of train_cuda seconds_per_epoch)" "$(json_of "$log" seconds_per_epoch)")")
+  for key in $extra; do figs+=("$key=$(json_of "$log" "$key")"); done
+  record "$name" "$status" "$SECS" "$note" "${figs[@]}"
 }
 
-# step_train_graph: kiln train --cuda-graph (the step captured once, replayed per batch), the same run as train_cuda
-# otherwise: its test accuracy must stay within 0.02 of the eager run's, and the epoch time, the operations one replay
-# runs (one launch each) and the replay count are reported.
-step_train_graph() {
-  local name=train_cuda_graph log=$LOGS/train_cuda_graph.log acc status note='' diff
-  run_logged "$name" 120 "${KILN_ENV[@]}" "$BUNDLE/bin/kiln" train --device cuda --cuda-graph \
-    --data "$BUNDLE/data/fashion-mnist" --epochs 3 --json --out "$OUT/$name"
-  status=$(status_of "$RC")
-  acc=$(json_of "$log" test_accuracy)
-  diff=$(awk -v a="$acc" -v b="$(figure_of train_cuda test_accuracy)" \
-    'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/) printf "%.4f", a - b; else print "n/a" }')
-  if [[ $status == pass && $diff != n/a ]] && awk -v d="$diff" 'BEGIN { exit !(d > 0.02 || d < -0.02) }'; then
-    status=fail note="--cuda-graph test accuracy differs from the eager run's by $diff (more than 0.02)"
-  fi
-  [[ $status == pass || -n $note ]] || note=$(tail_note "$log")
-  rm -f "$OUT/$name/checkpoint.safetensors"
-  record "$name" "$status" "$SECS" "$note" "test_accuracy=${acc:-n/a}" "accuracy_minus_eager=$diff" \
-    "seconds_per_epoch=$(round "$(json_of "$log" seconds_per_epoch)" 3)" \
-    "speedup_over_eager=$(ratio "$(figure_of train_cuda seconds_per_epoch)" "$(json_of "$log" seconds_per_epoch)")" \
-    "graph_nodes=$(json_of "$log" graph_nodes)" "graph_replays=$(json_of "$log" graph_replays)"
-}
+# step_train_amp DTYPE: kiln train --amp DTYPE (bf16 or fp16) on the GPU (issue 11's bar is 0.5 points of float32's
+# accuracy on the full 15-epoch run; this subset run allows 0.02).
+step_train_amp() { train_variant "train_amp_$1" "--amp $1" "" --amp "$1"; }
+
+# step_train_graph: kiln train --cuda-graph (the step captured once, replayed per batch), with the operations one
+# replay runs (one launch each) and the replay count.
+step_train_graph() { train_variant train_cuda_graph --cuda-graph "graph_nodes graph_replays" --cuda-graph; }
 
 # seed_figure LOG LAYERS KEY: KEY of the JSON row for LAYERS layers in LOG (kiln bench and seed.py rows alike).
 seed_figure() {

@@ -82,6 +82,31 @@ struct FusedCase : public test::DeviceTest {
     if (positive) x = abs(x);
     return x.to(dev(), t);
   }
+
+  /// Two equal lists of parameters, gradients and `states` state buffers (buffer k non-negative when bit k of
+  /// `positive` is set) for the many-parameter steps: more pieces than one launch carries, tensors longer than one
+  /// block's chunk, an empty one, a transposed parameter with its state (entry 2: the fused kernel cannot take it)
+  /// and a transposed gradient (entry 4).
+  std::pair<std::vector<ops::OptimTensors>, std::vector<ops::OptimTensors>> awkward_lists(DType dt, int states,
+                                                                                            int positive) {
+    std::vector<Shape> shapes = {{200003}, {0}, {7, 3}, {65536 + 5}, {4, 6}};
+    for (int i = 0; i < 40; ++i) shapes.push_back({1 + 37 * i});
+    std::vector<ops::OptimTensors> mine, theirs;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      Tensor p = i == 2 ? rnd({3, 7}, dt).t() : rnd(shapes[i], dt);
+      Tensor g = i == 4 ? rnd({6, 4}, dt).t() : rnd(shapes[i], dt);
+      ops::OptimTensors a{p.clone(), g, {}}, b{p, g, {}};
+      for (int k = 0; k < states; ++k) {
+        Tensor st = rnd(shapes[i], dt, ((positive >> k) & 1) != 0);
+        if (i == 2) st = st.t().contiguous().t();
+        a.state[k] = st.clone();
+        b.state[k] = st;
+      }
+      mine.push_back(a);
+      theirs.push_back(b);
+    }
+    return {mine, theirs};
+  }
 };
 constexpr DType kAllFloat[] = {kFloat64, kFloat32, kFloat16, kBFloat16};
 const Shape kShape{37, 29};  // odd sizes: vector loops have tails
@@ -327,17 +352,7 @@ TEST_P(FusedCase, AdamOverAListMatchesOneByOne) {
       h.weight_decay = variant == 0 ? 0 : 0.1;
       h.decoupled = variant == 2, h.decay = 0.999;
       h.amsgrad = variant == 1;
-      std::vector<Shape> shapes = {{200003}, {0}, {7, 3}, {65536 + 5}, {4, 6}};
-      for (int i = 0; i < 40; ++i) shapes.push_back({1 + 37 * i});
-      std::vector<ops::OptimTensors> mine, theirs;
-      for (size_t i = 0; i < shapes.size(); ++i) {
-        Tensor p = i == 2 ? rnd({3, 7}, dt).t() : rnd(shapes[i], dt);  // entry 2: a transposed parameter
-        Tensor g = i == 4 ? rnd({6, 4}, dt).t() : rnd(shapes[i], dt);  // entry 4: a transposed gradient
-        Tensor m = rnd(shapes[i], dt), v = rnd(shapes[i], dt, true), vmax = rnd(shapes[i], dt, true);
-        if (i == 2) m = m.t().contiguous().t(), v = v.t().contiguous().t(), vmax = vmax.t().contiguous().t();
-        mine.push_back({p.clone(), g, {m.clone(), v.clone(), vmax.clone()}});
-        theirs.push_back({p, g, {m, v, vmax}});
-      }
+      auto [mine, theirs] = awkward_lists(dt, 3, 0b110);  // exp_avg, and the non-negative exp_avg_sq, max
       ops::adam_step_many(mine, h);
       for (const ops::OptimTensors& t : theirs) ops::adam_step(t.param, t.grad, t.state[0], t.state[1], t.state[2], h);
       for (size_t i = 0; i < mine.size(); ++i) {
@@ -364,17 +379,7 @@ TEST_P(FusedCase, SgdOverAListMatchesOneByOne) {
       h.nesterov = variant == 3;
       h.dampening = variant == 2 ? 0.1 : 0;
       h.first_step = variant == 1;
-      std::vector<Shape> shapes = {{200003}, {0}, {7, 3}, {65536 + 5}, {4, 6}};
-      for (int i = 0; i < 40; ++i) shapes.push_back({1 + 37 * i});
-      std::vector<ops::OptimTensors> mine, theirs;
-      for (size_t i = 0; i < shapes.size(); ++i) {
-        Tensor p = i == 2 ? rnd({3, 7}, dt).t() : rnd(shapes[i], dt);  // entry 2: a transposed parameter
-        Tensor g = i == 4 ? rnd({6, 4}, dt).t() : rnd(shapes[i], dt);  // entry 4: a transposed gradient
-        Tensor b = h.momentum != 0 ? rnd(shapes[i], dt) : Tensor();
-        if (i == 2 && b.defined()) b = b.t().contiguous().t();
-        mine.push_back({p.clone(), g, {b.defined() ? b.clone() : b, Tensor(), Tensor()}});
-        theirs.push_back({p, g, {b, Tensor(), Tensor()}});
-      }
+      auto [mine, theirs] = awkward_lists(dt, h.momentum != 0 ? 1 : 0, 0);  // the momentum buffer
       ops::sgd_step_many(mine, h);
       for (const ops::OptimTensors& t : theirs) ops::sgd_step(t.param, t.grad, t.state[0], h);
       for (size_t i = 0; i < mine.size(); ++i) {

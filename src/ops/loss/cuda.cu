@@ -59,28 +59,21 @@ __global__ void forward_rows_kernel(CrossEntropyCall call, const T* x, const int
   }
 }
 
-// One block: the rows' losses and kept weights added in double, each thread over a fixed stride, then a tree.
+// One block: the rows' losses and kept weights added in double, each thread over a fixed stride, then the block's
+// fixed shuffle tree.
 template <typename T>
 __global__ void reduce_kernel(CrossEntropyCall call, const int64_t* target, const T* weight, const T* row_loss, T* out,
                               T* total_weight) {
-  __shared__ double s_loss[kReduceThreads], s_kept[kReduceThreads];
+  __shared__ double s_loss[32], s_kept[32];
   double loss = 0, kept = 0;
   for (int64_t i = threadIdx.x; i < call.n; i += blockDim.x) {
     loss += row_loss[i];
     kept += ce_target_weight<double>(weight, target[i], call.ignore_index);
   }
-  s_loss[threadIdx.x] = loss;
-  s_kept[threadIdx.x] = kept;
-  __syncthreads();
-  for (int half = blockDim.x / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) {
-      s_loss[threadIdx.x] += s_loss[threadIdx.x + half];
-      s_kept[threadIdx.x] += s_kept[threadIdx.x + half];
-    }
-    __syncthreads();
-  }
+  loss = cuda_reduce::block_combine(cuda_reduce::SumCombine<double>{}, loss, s_loss);
+  kept = cuda_reduce::block_combine(cuda_reduce::SumCombine<double>{}, kept, s_kept);
   if (threadIdx.x == 0) {
-    const double sum = s_loss[0], k = s_kept[0];
+    const double sum = loss, k = kept;
     *total_weight = static_cast<T>(k);
     const bool mean = call.reduction == CrossEntropyReduction::Mean;
     *out = static_cast<T>(!mean ? sum : k == 0 ? NAN : sum / k);

@@ -7,20 +7,15 @@
 #include "kiln/cuda/cuda.h"
 #include "ops/elementwise/cuda_loop.cuh"
 #include "ops/loss/mse_kernels.h"
+#include "ops/reduce/cuda_block_reduce.cuh"
 
 namespace kiln::ops {
 namespace {
 constexpr int kThreads = 256;
 
-// The sum of v over the block, in a fixed order; valid in thread 0. smem holds one double per thread.
+// The sum of v over the block (valid in thread 0), by the same fixed shuffle tree on every run.
 __device__ double block_sum(double v, double* smem) {
-  smem[threadIdx.x] = v;
-  __syncthreads();
-  for (int half = blockDim.x / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) smem[threadIdx.x] += smem[threadIdx.x + half];
-    __syncthreads();
-  }
-  return smem[0];
+  return cuda_reduce::block_combine(cuda_reduce::SumCombine<double>{}, v, smem);
 }
 
 template <typename T>
@@ -31,7 +26,7 @@ __device__ void write_loss(const MseCall& call, double sum, T* out) {
 // Block b sums chunk b; with one chunk it writes the loss, else the chunk's partial.
 template <typename T>
 __global__ void chunk_kernel(MseCall call, const T* x, const T* t, double* partial, T* out) {
-  __shared__ double smem[kThreads];
+  __shared__ double smem[32];
   const int64_t begin = static_cast<int64_t>(blockIdx.x) * kMseChunk, end = min(call.n, begin + kMseChunk);
   double acc = 0;
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
@@ -46,7 +41,7 @@ __global__ void chunk_kernel(MseCall call, const T* x, const T* t, double* parti
 
 template <typename T>
 __global__ void partials_kernel(MseCall call, const double* partial, int64_t chunks, T* out) {
-  __shared__ double smem[kThreads];
+  __shared__ double smem[32];
   double acc = 0;
   for (int64_t c = threadIdx.x; c < chunks; c += blockDim.x) acc += partial[c];
   const double sum = block_sum(acc, smem);

@@ -42,6 +42,13 @@ __device__ acc_t block_combine(const Op& op, acc_t acc, acc_t* smem) {
   return acc;
 }
 
+/// The combine of a plain sum, for warp_combine and block_combine.
+template <typename A>
+struct SumCombine {
+  __device__ A identity() const { return A(0); }
+  __device__ A combine(A a, A b) const { return a + b; }
+};
+
 /// Threads for a block walking n elements: a multiple of 32 between 32 and max_threads.
 inline int block_threads(int64_t n, int max_threads) {
   int64_t t = ((n + 31) / 32) * 32;

@@ -68,12 +68,6 @@ __global__ void softmax_columns_kernel(const scalar_t* x, scalar_t* y, int64_t o
   }
 }
 
-template <typename A>
-struct AddOp {
-  __device__ A identity() const { return A(0); }
-  __device__ A combine(A a, A b) const { return a + b; }
-};
-
 template <typename scalar_t>
 __global__ void softmax_backward_rows_kernel(const scalar_t* g, const scalar_t* y, scalar_t* gi, int64_t rows,
                                              int64_t K, bool log) {
@@ -86,7 +80,7 @@ __global__ void softmax_backward_rows_kernel(const scalar_t* g, const scalar_t* 
     A dot = 0;
     for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
       dot += log ? static_cast<A>(gr[k]) : static_cast<A>(gr[k]) * static_cast<A>(yr[k]);
-    dot = block_combine(AddOp<A>{}, dot, smem);
+    dot = block_combine(cuda_reduce::SumCombine<A>{}, dot, smem);
     if (threadIdx.x == 0) result = dot;
     __syncthreads();
     dot = result;
