@@ -524,8 +524,10 @@ step_train_amp() { train_variant "train_amp_$1" "--amp $1" "" --amp "$1"; }
 step_train_graph() { train_variant train_cuda_graph --cuda-graph "graph_nodes graph_replays" --cuda-graph; }
 
 # seed_figure LOG LAYERS KEY: KEY of the JSON row for LAYERS layers in LOG (kiln bench and seed.py rows alike).
+# With a fourth argument, of the CUDA-graph row ("graph": true) instead of the eager one.
 seed_figure() {
-  { grep -E "\"layers\": ?$2[,}]" "$1" || true; } | head -1 | { grep -oE "\"$3\": *(\"[^\"]*\"|[^,}]*)" || true; } |
+  { grep -E "\"layers\": ?$2[,}]" "$1" || true; } | { if [[ -n ${4:-} ]]; then grep '"graph": *true' || true; else
+    grep -v '"graph": *true' || true; fi; } | head -1 | { grep -oE "\"$3\": *(\"[^\"]*\"|[^,}]*)" || true; } |
     head -1 | sed -E 's/^[^:]*: *//; s/^"//; s/"$//'
 }
 
@@ -583,6 +585,10 @@ step_seed() {
   [[ $fw != kiln ]] || figs+=("fraction_of_floor_10=$(round "$(seed_figure "$log" 10 fraction_of_floor)" 2)"
     "fraction_of_floor_50=$(round "$(seed_figure "$log" 50 fraction_of_floor)" 2)"
     "kernels_per_step_10=$(round "$(seed_figure "$log" 10 kernels_per_step)" 0)")
+  [[ $dev != cuda ]] || figs+=("graph_steps_per_s_10=$(round "$(seed_figure "$log" 10 steps_per_s graph)" 1)"
+    "graph_steps_per_s_50=$(round "$(seed_figure "$log" 50 steps_per_s graph)" 1)")
+  [[ $fw != kiln || $dev != cuda ]] || figs+=("graph_kernels_per_step_10=$(round "$(seed_figure "$log" 10 kernels_per_step graph)" 1)"
+    "graph_nodes_10=$(seed_figure "$log" 10 graph_nodes graph)")
   record "$name" "$status" "$SECS" "$([[ $status == pass ]] || tail_note "$log")" "${figs[@]}"
 }
 
@@ -593,6 +599,11 @@ step_seed_ratios() {
     for l in 10 50; do
       figs+=("kiln_over_torch_${dev}_$l=$(ratio "$(figure_of "seed_kiln_$dev" "steps_per_s_$l")" "$(figure_of "seed_torch_$dev" "steps_per_s_$l")")")
     done
+  done
+  # Issue 12's GPU bar is against PyTorch eager (3x at 10 layers, 1.2x at 50); graph against graph beside it.
+  for l in 10 50; do
+    figs+=("kiln_graph_over_torch_eager_cuda_$l=$(ratio "$(figure_of seed_kiln_cuda "graph_steps_per_s_$l")" "$(figure_of seed_torch_cuda "steps_per_s_$l")")"
+      "kiln_graph_over_torch_graph_cuda_$l=$(ratio "$(figure_of seed_kiln_cuda "graph_steps_per_s_$l")" "$(figure_of seed_torch_cuda "graph_steps_per_s_$l")")")
   done
   record seed_vs_torch info 0 "steps per second, kiln over PyTorch (over 1: kiln is faster)" "${figs[@]}"
 }

@@ -51,6 +51,11 @@ TEST(KilnBenchCases, EverySuiteListsItsCases) {
   const Device cpu("cpu");
   EXPECT_EQ(cli::bench_cases("seed", cpu, s).size(), 2u);  // 10 and 50 layers
   EXPECT_EQ(cli::bench_cases("seed", cpu, s)[1].keys.at("layers"), 50);
+  const auto gpu_seed = cli::bench_cases("seed", Device("cuda"), s);  // each depth eager and as a CUDA graph
+  ASSERT_EQ(gpu_seed.size(), 4u);
+  EXPECT_EQ(gpu_seed[1].keys.at("graph"), true);
+  EXPECT_EQ(gpu_seed[1].keys.at("layers"), 10);
+  EXPECT_THROW(cli::run_seed_case(gpu_seed[1].keys, cpu, true), Error);  // the graph case needs a GPU
   std::set<std::string> ops;
   for (const auto& c : cli::bench_cases("ops", cpu, s)) ops.insert(c.keys.at("kind").get<std::string>() + " " +
                                                                    c.keys.at("op").get<std::string>());

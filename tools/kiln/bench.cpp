@@ -200,7 +200,7 @@ const std::vector<std::string>& bench_suite_names() {
 std::vector<BenchCase> bench_cases(const std::string& suite, const Device& device, const BenchSettings& s) {
   std::vector<nlohmann::json> keys;
   if (suite == "seed") {
-    keys = seed_case_keys(s.quick);
+    keys = seed_case_keys(device, s.quick);
   } else if (suite == "fashion") {
     keys = fashion_case_keys(device);
   } else if (suite == "ops") {

@@ -34,7 +34,7 @@ std::vector<BenchCase> bench_cases(const std::string& suite, const Device& devic
 nlohmann::json run_kiln_case(const BenchCase& c, const BenchSettings& s);
 
 // The suites, each in its own file.
-std::vector<nlohmann::json> seed_case_keys(bool quick);
+std::vector<nlohmann::json> seed_case_keys(const Device& device, bool quick);
 nlohmann::json run_seed_case(const nlohmann::json& keys, const Device& device, bool quick);
 std::vector<nlohmann::json> fashion_case_keys(const Device& device);
 nlohmann::json run_fashion_case(const nlohmann::json& keys, const Device& device, const BenchSettings& s);
