@@ -23,6 +23,10 @@ void validate_adam(const Opt& o, const char* name) {
 
 template <typename Opt>
 std::unique_ptr<OptimizerParamState> make_adam_state(const Tensor& param, const Opt& o) {
+  // Zeroing new moments inside a capture would zero them again at every replay.
+  KILN_CHECK(ops::graph_phase() != ops::GraphPhase::Capturing, "Adam: a parameter of shape ", param.shape_str(),
+             " has no optimizer state yet and cannot get it inside a CUDA graph; run a step before capturing "
+             "(train::GraphStep's warm-up steps do)");
   auto s = std::make_unique<AdamParamState>();
   s->exp_avg = detail::state_zeros(param);
   s->exp_avg_sq = detail::state_zeros(param);

@@ -60,6 +60,11 @@ TEST(GraphStepHost, OptimizerCapturePhaseRefusesWhatItCannotReplay) {
   optim::Adam adam(net->parameters(), optim::AdamOptions(1e-2));
   {
     ops::GraphPhaseScope phase(hyper, ops::GraphPhase::Capturing);
+    EXPECT_THROW_WITH(adam.step(), Error, "Adam", "no optimizer state yet");  // its zeros would be captured
+  }
+  adam.step();
+  {
+    ops::GraphPhaseScope phase(hyper, ops::GraphPhase::Capturing);
     EXPECT_THROW_WITH(adam.step(), Error, "Adam", "one GPU");
   }
   optim::RMSprop rms(net->parameters(), optim::RMSpropOptions(1e-2));
