@@ -63,7 +63,8 @@ cp "$build_dir"/tests/kiln_tests "$build_dir"/tests/dist/kiln_dist_tests "$bundl
 cp tests/data/*.json tests/data/*.safetensors "$bundle/tests/data/"
 cp "$build_dir"/bench/kiln_bench "$build_dir"/bench/kiln_nccl_bandwidth "$bundle/bench/"
 cp bench/pytorch/*.py bench/pytorch/*.cpp "$bundle/bench/pytorch/"
-cp "$build_dir"/examples/example_quickstart "$build_dir"/examples/example_two_layer_classifier "$bundle/examples/"
+cp "$build_dir"/examples/example_quickstart "$build_dir"/examples/example_two_layer_classifier \
+  "$build_dir"/examples/example_model_parallel "$bundle/examples/"
 # Shared libraries that travel in lib/: GCC's C++, unwinder and OpenMP runtimes (one copy per process, shared by
 # libkiln.so and the programs: cmake/KilnPortable.cmake says why), Highway's dispatcher (libhwy, ~50 KB), and for
 # kiln_bench Google Benchmark, which Debian ships only as a shared library.
@@ -123,6 +124,10 @@ while IFS= read -r -d '' elf; do
 done < <(find "$bundle" -type f -print0 | sort -z)
 echo "  newest glibc symbol version needed: ${glibc_max:-none}"
 ((bad == 0)) || die "some programs need libraries that a bare GPU machine lacks (above)"
+
+# The two largest files travel gzipped (libkiln.so.0 holds OpenBLAS's kernels for every x86 CPU, statically, and
+# compresses about 3:1); run.sh unpacks them before anything runs.
+for big in lib/libkiln.so.0 tests/kiln_tests; do gzip -9 "$bundle/$big"; done
 
 size_kib=$(du -sk "$bundle" | cut -f1)
 total_seconds=$(($(date +%s) - started))

@@ -11,6 +11,18 @@
 set -euo pipefail
 
 BUNDLE=$(cd "$(dirname "$0")" && pwd)
+# gpu-bundle.sh gzips the largest files to stay small in transit: unpack them in place, once.
+for packed in "$BUNDLE"/lib/libkiln.so.0.gz "$BUNDLE"/tests/kiln_tests.gz; do
+  [[ -f $packed ]] || continue
+  if command -v gzip >/dev/null; then
+    gzip -dc "$packed" >"${packed%.gz}.part"
+  else
+    python3 -c 'import gzip, shutil, sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+      "$packed" "${packed%.gz}.part"
+  fi
+  chmod +x "${packed%.gz}.part"
+  mv "${packed%.gz}.part" "${packed%.gz}" && rm -f "$packed"
+done
 continue_without_gpu=0
 out_arg=
 for arg in "$@"; do
