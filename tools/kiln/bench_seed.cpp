@@ -109,7 +109,8 @@ nlohmann::json run_seed_case(const nlohmann::json& keys, const Device& dev, bool
   for (int e = 0; e < s.epochs; ++e) epoch();
   if (dev.is_cuda()) cuda::synchronize(dev.index());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double steps = static_cast<double>(s.epochs * ((s.rows + s.batch - 1) / s.batch));
+  const double steps_per_epoch = static_cast<double>((s.rows + s.batch - 1) / s.batch);
+  const double steps = s.epochs * steps_per_epoch;
   const double floor_seconds = s.epochs * seed_epoch_floor(dev, layers, s, quick);
   // Kernel calls per step, counted over one more (untimed) epoch through the placement log: on a GPU each is a
   // launch (a cuBLAS GEMM may launch more than one). The log does not see inside a replayed graph: each replay
@@ -125,7 +126,6 @@ nlohmann::json run_seed_case(const nlohmann::json& keys, const Device& dev, bool
   }
   set_log_device_placement(false);
   calls += graph_step.replayed_steps() - replayed_before;
-  const double steps_per_epoch = static_cast<double>((s.rows + s.batch - 1) / s.batch);
   nlohmann::json row = {{"layers", layers},
           {"width", s.width},
           {"epochs", s.epochs},

@@ -190,14 +190,11 @@ void run_train(TrainArgs a) {
   }
   // The checkpoint holds net's state (the primary replica's) under its own names, with or without --gpus.
   train::Model model = gpus.empty() ? train::Model(net) : train::MirroredStrategy(gpus).wrap(net);
-  model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr,
-                a.amp == "bf16" ? "mixed_bfloat16" : a.amp == "fp16" ? "mixed_float16" : "float32");
+  const std::string policy = a.amp == "bf16" ? "mixed_bfloat16" : a.amp == "fp16" ? "mixed_float16" : "float32";
+  model.compile(a.optimizer, "cross_entropy", {"accuracy"}, a.lr, policy);
   std::shared_ptr<train::GraphStep> graph_step;
-  if (a.cuda_graph) {
-    std::shared_ptr<train::TrainStep> inner = a.amp == "bf16" ? std::shared_ptr<train::TrainStep>(
-                                                                    std::make_shared<train::AmpStep>(kBFloat16))
-                                                              : std::make_shared<train::PlainStep>();
-    graph_step = std::make_shared<train::GraphStep>(inner);
+  if (a.cuda_graph) {  // the step compile() chose, captured
+    graph_step = std::make_shared<train::GraphStep>(train::step_for_policy(policy));
     model.set_train_step(graph_step);
   }
   if (batch_size == 0) {

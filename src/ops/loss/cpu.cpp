@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "backend/cpu/parallel.h"
+#include "ops/data_or_null.h"
 #include "ops/loss/cross_entropy_kernels.h"
 #include "ops/reduce/reduce_functors.h"
 #include "ops/simd/vector_kernels.h"
@@ -27,17 +28,12 @@ T row_lse(const T* row, int64_t c) {
 }
 
 template <typename T>
-const T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data_ptr<T>() : nullptr;
-}
-
-template <typename T>
 void forward_typed(const CrossEntropyCall& call, const Tensor& x, const Tensor& target, const Tensor& weight,
                    Tensor& lse, Tensor& row_loss, Tensor& out, Tensor& total_weight) {
   const int64_t C = call.c, ignore = call.ignore_index;
   const T* xp = x.data_ptr<T>();
   const int64_t* tp = target.data_ptr<int64_t>();
-  const T* wp = ptr_or_null<T>(weight);
+  const T* wp = data_or_null<T>(weight);
   T *lp = lse.data_ptr<T>(), *rp = row_loss.data_ptr<T>();
   const T ls = static_cast<T>(call.label_smoothing);
   cpu::parallel_for(0, call.n, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(1, C)), [&](int64_t b, int64_t e) {
@@ -73,7 +69,7 @@ void backward_typed(const CrossEntropyCall& call, const Tensor& x, const Tensor&
   const int64_t C = call.c, ignore = call.ignore_index;
   const T* xp = x.data_ptr<T>();
   const int64_t* tp = target.data_ptr<int64_t>();
-  const T *wp = ptr_or_null<T>(weight), *lp = lse.data_ptr<T>(), *gp = grad.data_ptr<T>();
+  const T *wp = data_or_null<T>(weight), *lp = lse.data_ptr<T>(), *gp = grad.data_ptr<T>();
   const T tw = total_weight.defined() ? *total_weight.data_ptr<T>() : T(0);
   T* gx = grad_x.data_ptr<T>();
   const T ls = static_cast<T>(call.label_smoothing);

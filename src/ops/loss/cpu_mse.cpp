@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "backend/cpu/parallel.h"
+#include "ops/data_or_null.h"
 #include "ops/loss/mse_kernels.h"
 
 namespace kiln::ops {
@@ -43,8 +44,7 @@ void backward_typed(const MseCall& call, const Tensor& x, const Tensor& t, const
                     Tensor& grad_t) {
   const T *xp = x.data_ptr<T>(), *tp = t.data_ptr<T>();
   const T f = mse_grad_factor<T>(*grad.data_ptr<T>(), call.n, call.mean);
-  T* gx = grad_x.defined() ? grad_x.data_ptr<T>() : nullptr;
-  T* gt = grad_t.defined() ? grad_t.data_ptr<T>() : nullptr;
+  T *gx = data_or_null<T>(grad_x), *gt = data_or_null<T>(grad_t);
   cpu::parallel_for(0, call.n, cpu::kGrainSize, [&](int64_t b, int64_t e) {
     if (gx && gt) {
       for (int64_t i = b; i < e; ++i) {

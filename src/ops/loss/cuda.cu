@@ -5,6 +5,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
+#include "ops/data_or_null.h"
 #include "ops/loss/cross_entropy_kernels.h"
 #include "ops/reduce/cuda_block_reduce.cuh"
 #include "ops/reduce/reduce_functors.h"
@@ -110,11 +111,6 @@ __global__ void backward_rows_kernel(CrossEntropyCall call, const T* x, const in
 }
 
 template <typename T>
-const T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data_ptr<T>() : nullptr;
-}
-
-template <typename T>
 void forward_typed(const CrossEntropyCall& call, const Tensor& x, const Tensor& target, const Tensor& weight,
                    Tensor& lse, Tensor& row_loss, Tensor& out, Tensor& total_weight) {
   if (call.n == 0 && call.reduction == CrossEntropyReduction::None) return;
@@ -122,12 +118,12 @@ void forward_typed(const CrossEntropyCall& call, const Tensor& x, const Tensor& 
   cudaStream_t stream = cuda::detail::launch_stream(call.stream);
   if (call.n > 0) {
     forward_rows_kernel<T><<<row_blocks(call.n), kThreads, 0, stream>>>(
-        call, x.data_ptr<T>(), target.data_ptr<int64_t>(), ptr_or_null<T>(weight), lse.data_ptr<T>(),
+        call, x.data_ptr<T>(), target.data_ptr<int64_t>(), data_or_null<T>(weight), lse.data_ptr<T>(),
         row_loss.data_ptr<T>());
     KILN_CUDA_KERNEL_CHECK();
   }
   if (call.reduction == CrossEntropyReduction::None) return;
-  reduce_kernel<T><<<1, kReduceThreads, 0, stream>>>(call, target.data_ptr<int64_t>(), ptr_or_null<T>(weight),
+  reduce_kernel<T><<<1, kReduceThreads, 0, stream>>>(call, target.data_ptr<int64_t>(), data_or_null<T>(weight),
                                                      row_loss.data_ptr<T>(), out.data_ptr<T>(),
                                                      total_weight.data_ptr<T>());
   KILN_CUDA_KERNEL_CHECK();
@@ -139,8 +135,8 @@ void backward_typed(const CrossEntropyCall& call, const Tensor& x, const Tensor&
   if (call.n == 0) return;
   cuda::DeviceGuard guard(call.stream.device());
   backward_rows_kernel<T><<<row_blocks(call.n), kThreads, 0, cuda::detail::launch_stream(call.stream)>>>(
-      call, x.data_ptr<T>(), target.data_ptr<int64_t>(), ptr_or_null<T>(weight), lse.data_ptr<T>(),
-      grad.data_ptr<T>(), ptr_or_null<T>(total_weight), grad_x.data_ptr<T>());
+      call, x.data_ptr<T>(), target.data_ptr<int64_t>(), data_or_null<T>(weight), lse.data_ptr<T>(),
+      grad.data_ptr<T>(), data_or_null<T>(total_weight), grad_x.data_ptr<T>());
   KILN_CUDA_KERNEL_CHECK();
 }
 

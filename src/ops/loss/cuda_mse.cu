@@ -5,6 +5,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
+#include "ops/data_or_null.h"
 #include "ops/elementwise/cuda_loop.cuh"
 #include "ops/loss/mse_kernels.h"
 #include "ops/reduce/cuda_block_reduce.cuh"
@@ -80,8 +81,8 @@ void backward_typed(const MseCall& call, const Tensor& x, const Tensor& t, const
   if (call.n == 0) return;
   cuda::DeviceGuard guard(call.stream.device());
   backward_kernel<T><<<elementwise_blocks(call.n, kThreads), kThreads, 0, cuda::detail::launch_stream(call.stream)>>>(
-      call, x.data_ptr<T>(), t.data_ptr<T>(), grad.data_ptr<T>(), grad_x.defined() ? grad_x.data_ptr<T>() : nullptr,
-      grad_t.defined() ? grad_t.data_ptr<T>() : nullptr);
+      call, x.data_ptr<T>(), t.data_ptr<T>(), grad.data_ptr<T>(), data_or_null<T>(grad_x),
+      data_or_null<T>(grad_t));
   KILN_CUDA_KERNEL_CHECK();
 }
 

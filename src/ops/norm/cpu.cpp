@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "backend/cpu/parallel.h"
+#include "ops/data_or_null.h"
 #include "ops/norm/batch_norm_kernels.h"
 
 namespace kiln::ops {
@@ -170,8 +171,7 @@ void apply(const BatchNormGeometry& g, const Tensor& x, const Tensor& mean, cons
   T* yd = y.data_ptr<T>();
   const T* md = mean.data_ptr<T>();
   const T* id = invstd.data_ptr<T>();
-  const T* wd = weight.defined() ? weight.data_ptr<T>() : nullptr;
-  const T* bd = bias.defined() ? bias.data_ptr<T>() : nullptr;
+  const T *wd = data_or_null<T>(weight), *bd = data_or_null<T>(bias);
   if (g.channels_last) return apply_rows(g, xd, md, id, wd, bd, yd);
   for_channels(g, [&](int64_t c) {
     T scale, shift;
@@ -190,10 +190,8 @@ void backward(const BatchNormGeometry& g, const Tensor& x, const Tensor& grad_y,
   const T* gyd = grad_y.data_ptr<T>();
   const T* md = mean.data_ptr<T>();
   const T* id = invstd.data_ptr<T>();
-  const T* wd = weight.defined() ? weight.data_ptr<T>() : nullptr;
-  T* gxd = grad_x.defined() ? grad_x.data_ptr<T>() : nullptr;
-  T* gwd = grad_weight.defined() ? grad_weight.data_ptr<T>() : nullptr;
-  T* gbd = grad_bias.defined() ? grad_bias.data_ptr<T>() : nullptr;
+  const T* wd = data_or_null<T>(weight);
+  T *gxd = data_or_null<T>(grad_x), *gwd = data_or_null<T>(grad_weight), *gbd = data_or_null<T>(grad_bias);
   if (g.channels_last) return backward_rows(g, xd, gyd, md, id, wd, training, gxd, gwd, gbd);
   const double count = static_cast<double>(g.n * g.s);
   for_channels(g, [&](int64_t c) {

@@ -3,6 +3,7 @@
 // offsets (NCHW or channels-last) are batch_norm_kernels.h's.
 #include "backend/cuda/cuda_check.h"
 #include "kiln/cuda/cuda.h"
+#include "ops/data_or_null.h"
 #include "ops/elementwise/cuda_loop.cuh"
 #include "ops/norm/batch_norm_kernels.h"
 
@@ -79,14 +80,6 @@ __global__ void backward_kernel(BatchNormGeometry g, const T* x, const T* gy, co
   }
 }
 
-template <typename T>
-const T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data_ptr<T>() : nullptr;
-}
-template <typename T>
-T* mut_or_null(Tensor& t) {
-  return t.defined() ? t.data_ptr<T>() : nullptr;
-}
 
 template <typename T>
 void stats(const BatchNormGeometry& g, const Tensor& x, Tensor& mean, Tensor& var) {
@@ -104,7 +97,7 @@ void apply(const BatchNormGeometry& g, const Tensor& x, const Tensor& mean, cons
   cuda::DeviceGuard guard(g.stream.device());
   constexpr int threads = 256;
   apply_kernel<T><<<elementwise_blocks(n, threads), threads, 0, cuda::detail::launch_stream(g.stream)>>>(
-      g, x.data_ptr<T>(), mean.data_ptr<T>(), invstd.data_ptr<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b),
+      g, x.data_ptr<T>(), mean.data_ptr<T>(), invstd.data_ptr<T>(), data_or_null<T>(w), data_or_null<T>(b),
       y.data_ptr<T>());
   KILN_CUDA_KERNEL_CHECK();
 }
@@ -114,8 +107,8 @@ void backward(const BatchNormGeometry& g, const Tensor& x, const Tensor& gy, con
   if (g.c == 0) return;
   cuda::DeviceGuard guard(g.stream.device());
   backward_kernel<T><<<static_cast<unsigned>(g.c), kReduceThreads, 0, cuda::detail::launch_stream(g.stream)>>>(
-      g, x.data_ptr<T>(), gy.data_ptr<T>(), mean.data_ptr<T>(), invstd.data_ptr<T>(), ptr_or_null<T>(w), training,
-      mut_or_null<T>(gx), mut_or_null<T>(gw), mut_or_null<T>(gb));
+      g, x.data_ptr<T>(), gy.data_ptr<T>(), mean.data_ptr<T>(), invstd.data_ptr<T>(), data_or_null<T>(w), training,
+      data_or_null<T>(gx), data_or_null<T>(gw), data_or_null<T>(gb));
   KILN_CUDA_KERNEL_CHECK();
 }
 
